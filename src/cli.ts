@@ -1,0 +1,53 @@
+#!/usr/bin/env bun
+// tmax command line: serve | demo | sim-dsp | load. Each command parses its flags and calls a
+// library function; nothing here decides anything about auctions.
+import { parseArgs } from "node:util";
+import { reportStartError, serve, stopOnSignals } from "./main.ts";
+import { runDemo } from "./demo.ts";
+import { parseSimDspArgs, startSimDsp } from "./sim/dsp-sim.ts";
+import { formatSummary, parseLoadArgs, runLoad } from "./sim/load.ts";
+
+const USAGE = `usage:
+  tmax serve --config FILE [--port N] [--workers N]   run the bidder
+  tmax demo [--port N]                                 bidder + simulated DSPs + light traffic
+  tmax sim-dsp --port N [--latency-ms 20..80] [--bid-rate 0.8] [--price 0.5..5]
+               [--campaigns c1,c2] [--error-rate R] [--timeout-rate R]   a simulated DSP
+  tmax load --target URL --rps N --duration S [--seed N] [--imps N]      open-loop load`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve": {
+      const { values } = parseArgs({ args: rest, options: { config: { type: "string" }, port: { type: "string" }, workers: { type: "string" } }, strict: true });
+      if (values.config === undefined) throw new Error("serve needs --config FILE");
+      await serve({ config: values.config, port: values.port, workers: values.workers });
+      return;
+    }
+    case "demo": {
+      const { values } = parseArgs({ args: rest, options: { port: { type: "string" }, rps: { type: "string" } }, strict: true });
+      await runDemo({ port: values.port === undefined ? undefined : Number(values.port), rps: values.rps === undefined ? undefined : Number(values.rps) });
+      return;
+    }
+    case "sim-dsp": {
+      const sim = startSimDsp(parseSimDspArgs(rest));
+      console.log(JSON.stringify({ level: "info", msg: "sim-dsp listening", url: sim.url }));
+      stopOnSignals({ stop: () => sim.stop() });
+      return;
+    }
+    case "load": {
+      const summary = await runLoad(parseLoadArgs(rest));
+      console.log(formatSummary(summary));
+      return;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return;
+    default:
+      throw new Error(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch(reportStartError);

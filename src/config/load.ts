@@ -1,0 +1,118 @@
+// Loading and checking the config: the schema first, then the rules a schema cannot say (URLs,
+// unique ids, money), then defaults and environment overrides. Any problem is a ConfigError that
+// names the field, e.g. "config error: dsps[2].endpoint: must be an http(s) URL".
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { ConfigFile } from "./schema.ts";
+import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
+import { decimalToMicros } from "./money.ts";
+import { LIMITS } from "./limits.ts";
+
+export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
+export interface CampaignSettings { id: string; advertiserId: string; dailyBudgetMicros: number; currency: "USD"; slot: number }
+
+export interface TmaxConfig {
+  server: { port: number; host: string; workers: number; maxBodyBytes: number };
+  auction: { dspTimeoutMs: number; networkBufferMs: number; responseReserveMs: number; minDspTimeoutMs: number; defaultTmaxMs: number; maxImps: number };
+  breaker: { failureThreshold: number; openMs: number; halfOpenSuccesses: number };
+  dsps: DspSettings[];
+  campaigns: CampaignSettings[];
+  audit: { dir: string };
+}
+
+const checker = TypeCompiler.Compile(ConfigFile);
+
+export function loadConfigFile(path: string, env: Record<string, string | undefined> = process.env): TmaxConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError("(file)", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError("(file)", `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, env);
+}
+
+export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}): TmaxConfig {
+  if (!checker.Check(raw)) {
+    const first = checker.Errors(raw).First();
+    throw new ConfigError(first ? fieldPath(first.path) : "(root)", first ? reasonOf(first) : "invalid");
+  }
+  const file = raw as ConfigFile;
+  const config: TmaxConfig = {
+    server: {
+      port: file.server?.port ?? 8080,
+      host: file.server?.host ?? "0.0.0.0",
+      workers: file.server?.workers ?? Math.min(availableParallelism(), LIMITS.maxWorkers),
+      maxBodyBytes: file.server?.maxBodyBytes ?? LIMITS.defaultMaxBodyBytes,
+    },
+    auction: {
+      dspTimeoutMs: file.auction?.dspTimeoutMs ?? 70,
+      networkBufferMs: file.auction?.networkBufferMs ?? 10,
+      responseReserveMs: file.auction?.responseReserveMs ?? 5,
+      minDspTimeoutMs: file.auction?.minDspTimeoutMs ?? 10,
+      defaultTmaxMs: file.auction?.defaultTmaxMs ?? 100,
+      maxImps: file.auction?.maxImps ?? 10,
+    },
+    breaker: {
+      failureThreshold: file.breaker?.failureThreshold ?? 5,
+      openMs: file.breaker?.openMs ?? 30_000,
+      halfOpenSuccesses: file.breaker?.halfOpenSuccesses ?? 3,
+    },
+    dsps: file.dsps.map((d, i) => dspSettings(d, i, file.auction?.dspTimeoutMs ?? 70)),
+    campaigns: file.campaigns.map((c, i) => campaignSettings(c, i)),
+    audit: { dir: file.audit?.dir ?? "./data" },
+  };
+  requireUnique(config.dsps.map((d) => d.id), "dsps");
+  requireUnique(config.campaigns.map((c) => c.id), "campaigns");
+  applyEnv(config, env);
+  return config;
+}
+
+function dspSettings(d: ConfigFile["dsps"][number], i: number, dspTimeoutMs: number): DspSettings {
+  if (!isHttpUrl(d.endpoint)) throw new ConfigError(`dsps[${i}].endpoint`, "must be an http(s) URL");
+  if (d.endpoint.startsWith("https:")) throw new ConfigError(`dsps[${i}].endpoint`, "https DSP endpoints are not supported yet (use http inside the data centre)");
+  return { id: d.id, endpoint: d.endpoint, timeoutMs: d.timeoutMs ?? dspTimeoutMs, enabled: d.enabled ?? true, maxConnections: d.maxConnections ?? 256 };
+}
+
+function campaignSettings(c: ConfigFile["campaigns"][number], i: number): CampaignSettings {
+  const micros = decimalToMicros(c.dailyBudget);
+  if (micros === null) throw new ConfigError(`campaigns[${i}].dailyBudget`, "must be a non-negative decimal amount with at most 6 decimal places");
+  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+function requireUnique(ids: string[], field: string): void {
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) throw new ConfigError(`${field}[${i}].id`, `duplicate id "${id}"`);
+    seen.add(id);
+  });
+}
+
+function applyEnv(config: TmaxConfig, env: Record<string, string | undefined>): void {
+  if (env.TMAX_PORT !== undefined) config.server.port = envInt(env.TMAX_PORT, "TMAX_PORT", 0, 65535);
+  if (env.TMAX_WORKERS !== undefined) config.server.workers = envInt(env.TMAX_WORKERS, "TMAX_WORKERS", 1, LIMITS.maxWorkers);
+}
+
+export function envInt(text: string, name: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}

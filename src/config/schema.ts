@@ -1,0 +1,51 @@
+// The tmax config file, one TypeBox schema. Names here are a public contract: later features add
+// fields, never rename these. Defaults are applied by load.ts; limits are named in limits.ts.
+import { Type, type Static } from "@sinclair/typebox";
+import { LIMITS } from "./limits.ts";
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
+const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
+
+export const DspConfig = Type.Object({
+  id: Id,
+  endpoint: Type.String({ minLength: 1 }),
+  timeoutMs: Type.Optional(Ms(LIMITS.maxDspTimeoutMs)),
+  enabled: Type.Optional(Type.Boolean()),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxConnectionsPerDsp })),
+}, { additionalProperties: false });
+
+export const CampaignConfig = Type.Object({
+  id: Id,
+  advertiserId: Id,
+  dailyBudget: Type.Union([Type.Number({ minimum: 0 }), Type.String()]),
+  currency: Type.Literal("USD"),
+}, { additionalProperties: false });
+
+export const ConfigFile = Type.Object({
+  server: Type.Optional(Type.Object({
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxWorkers })),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: LIMITS.maxBodyBytesCeiling })),
+  }, { additionalProperties: false })),
+  auction: Type.Optional(Type.Object({
+    dspTimeoutMs: Type.Optional(Ms(LIMITS.maxDspTimeoutMs)),
+    networkBufferMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    responseReserveMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    minDspTimeoutMs: Type.Optional(Ms(1000)),
+    defaultTmaxMs: Type.Optional(Ms(10_000)),
+    maxImps: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxImps })),
+  }, { additionalProperties: false })),
+  breaker: Type.Optional(Type.Object({
+    failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    openMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+    halfOpenSuccesses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  }, { additionalProperties: false })),
+  dsps: Type.Array(DspConfig, { maxItems: LIMITS.maxDsps }),
+  campaigns: Type.Array(CampaignConfig, { maxItems: LIMITS.maxCampaigns }),
+  audit: Type.Optional(Type.Object({
+    dir: Type.Optional(Type.String({ minLength: 1 })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+export type ConfigFile = Static<typeof ConfigFile>;

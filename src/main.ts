@@ -1,0 +1,36 @@
+// Composition root for `tmax serve`: config in, server up, signals handled. No logic of its own.
+import { loadConfigFile, envInt } from "./config/load.ts";
+import { ConfigError } from "./config/errors.ts";
+import { LIMITS } from "./config/limits.ts";
+import { startServer, type RunningServer } from "./server/start.ts";
+
+export interface ServeFlags { config: string; port?: string; workers?: string }
+
+export async function serve(flags: ServeFlags): Promise<RunningServer> {
+  const config = loadConfigFile(flags.config);
+  if (flags.port !== undefined) config.server.port = envInt(flags.port, "--port", 0, 65535);
+  if (flags.workers !== undefined) config.server.workers = envInt(flags.workers, "--workers", 1, LIMITS.maxWorkers);
+  const server = await startServer(config);
+  console.log(JSON.stringify({ level: "info", msg: "tmax serving", url: server.url, workers: config.server.workers, dsps: config.dsps.length, campaigns: config.campaigns.length }));
+  stopOnSignals(server);
+  return server;
+}
+
+export function stopOnSignals(server: { stop(): Promise<void> }, alsoStop: Array<() => unknown> = []): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.stop();
+    for (const fn of alsoStop) await fn();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+export function reportStartError(err: unknown): never {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(`tmax: ${(err as Error).message ?? err}`);
+  process.exit(2);
+}

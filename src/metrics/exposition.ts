@@ -1,0 +1,40 @@
+// /metrics in Prometheus text format through prom-client; values come from the shared counters
+// (summed over workers) and the shared budget slots at scrape time, so any worker can answer.
+import { Counter, Gauge, Registry } from "prom-client";
+import { BID_BLOCKS, BID_REJECTIONS, DSP_OUTCOMES, REQUEST_OUTCOMES, type CounterReader } from "./counters.ts";
+import { NO_BID_REASONS } from "../openrtb/nbr.ts";
+import type { SharedBudget } from "../budget/shared-budget.ts";
+import type { TmaxConfig } from "../config/load.ts";
+
+type Sample = [labels: Record<string, string>, value: number];
+
+export function buildRegistry(config: TmaxConfig, counters: CounterReader, budget: SharedBudget): Registry {
+  const registry = new Registry();
+  const counter = (name: string, help: string, labelNames: string[], samples: () => Sample[]) =>
+    new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); for (const [l, v] of samples()) this.inc(l, v); } });
+  const gauge = (name: string, help: string, labelNames: string[], samples: () => Sample[]) =>
+    new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); for (const [l, v] of samples()) this.set(l, v); } });
+  const dsps = config.dsps.map((d, i) => [d.id, i] as const);
+
+  counter("tmax_requests_total", "Bid requests answered, by outcome.", ["outcome"],
+    () => REQUEST_OUTCOMES.map((o) => [{ outcome: o }, counters.requests(o)]));
+  counter("tmax_no_bids_total", "No-bid answers by tmax's reason.", ["reason"],
+    () => NO_BID_REASONS.map((r) => [{ reason: r }, counters.noBids(r)]));
+  counter("tmax_bids_blocked_total", "DSP bids blocked by brand safety (badv, bcat).", ["reason"],
+    () => BID_BLOCKS.map((r) => [{ reason: r }, counters.bidsBlocked(r)]));
+  counter("tmax_dsp_requests_total", "DSP calls by outcome.", ["dsp", "outcome"],
+    () => dsps.flatMap(([id, i]) => DSP_OUTCOMES.map((o): Sample => [{ dsp: id, outcome: o }, counters.dsp(i, o)])));
+  counter("tmax_dsp_bids_rejected_total", "DSP bids rejected when checking the answer, by reason.", ["dsp", "reason"],
+    () => dsps.flatMap(([id, i]) => BID_REJECTIONS.map((r): Sample => [{ dsp: id, reason: r }, counters.bidsRejected(i, r)])));
+  gauge("tmax_dsp_breaker_state", "Circuit breaker per DSP: 0 closed, 1 open (in any worker), 2 half-open.", ["dsp"],
+    () => dsps.map(([id, i]) => [{ dsp: id }, counters.breakerState(i)]));
+  counter("tmax_auction_wins_total", "Imps won and answered with a bid.", [], () => [[{}, counters.wins()]]);
+  counter("tmax_budget_reserved_micros_total", "Micros reserved against campaign budgets by wins.", [], () => [[{}, counters.reservedMicros()]]);
+  counter("tmax_budget_refusals_total", "Winning bids skipped because their campaign could not afford them.", [], () => [[{}, counters.budgetSkips()]]);
+  gauge("tmax_campaign_budget_remaining_micros", "Spendable budget left per campaign.", ["campaign"],
+    () => config.campaigns.map((c) => [{ campaign: c.id }, budget.books(c.slot).remainingMicros]));
+  gauge("tmax_campaign_budget_reserved_micros", "Reserved (counted as spent) per campaign.", ["campaign"],
+    () => config.campaigns.map((c) => [{ campaign: c.id }, budget.books(c.slot).reservedMicros]));
+  gauge("tmax_workers_ready", "Workers serving.", [], () => [[{}, counters.workersReady()]]);
+  return registry;
+}

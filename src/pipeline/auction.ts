@@ -1,0 +1,83 @@
+// One auction, top down. Each line is a stage; each stage lives in its own module.
+//   intake -> deadline -> fan-out -> collect -> decide (WASM: floors, brand safety, price, budget)
+//   -> respond -> audit (before the answer leaves)
+import { NBR } from "../openrtb/nbr.ts";
+import { validateBidRequest } from "../openrtb/validate.ts";
+import type { BidRequest } from "../openrtb/request.ts";
+import { fanoutWindowMs } from "./deadline.ts";
+import { collectBids } from "./collect.ts";
+import { decide, type Decision } from "./decide.ts";
+import { bidAnswer, noBidAnswer } from "./respond.ts";
+import { auctionEvent, invalidRequestEvent } from "../audit/events.ts";
+import { LIMITS } from "../config/limits.ts";
+import type { Answer, WorkerContext } from "./context.ts";
+import type { DspReply } from "../dsp/fanout.ts";
+
+/** `receivedAt` is performance.now() when the request arrived; `bodyText` the decoded body. */
+export async function runAuction(ctx: WorkerContext, bodyText: string, receivedAt: number): Promise<Answer> {
+  const intake = parseRequest(bodyText, ctx.config.auction.maxImps);
+  if ("problem" in intake) return invalid(ctx, intake.problem, intake.requestId);
+  const req = intake.request;
+  const requestTmaxMs = req.tmax;
+  const settings = ctx.config.auction;
+  const windowMs = fanoutWindowMs(requestTmaxMs, settings);
+  const replies: DspReply[] = windowMs >= settings.minDspTimeoutMs
+    ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings)
+    : [];
+  req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP
+  const collected = collectBids(ctx, replies, answerContext(ctx, req));
+  const decision: Decision = replies.length === 0
+    ? { wins: [], noBidReason: windowMs >= settings.minDspTimeoutMs ? "no_dsps" : "deadline_too_short", budgetSkips: 0 }
+    : decide(ctx, req, collected.candidates, collected.rejected);
+  const answer = decision.noBidReason === null
+    ? bidAnswer(ctx, req, decision.wins)
+    : noBidAnswer(decision.noBidReason, NBR.unknownError);
+  ctx.audit.append(auctionEvent(ctx, req, replies, collected.candidates, decision, performance.now() - receivedAt));
+  countOutcome(ctx, decision);
+  return answer;
+}
+
+type Intake = { request: BidRequest } | { problem: { field: string; reason: string }; requestId?: string };
+
+function parseRequest(bodyText: string, maxImps: number): Intake {
+  let value: unknown;
+  try {
+    value = JSON.parse(bodyText);
+  } catch (err) {
+    return { problem: { field: "(body)", reason: `not valid JSON: ${(err as Error).message}` } };
+  }
+  const problem = validateBidRequest(value, maxImps);
+  if (problem !== null) {
+    const id = (value as { id?: unknown } | null)?.id;
+    return { problem, requestId: typeof id === "string" ? id : undefined };
+  }
+  return { request: value as BidRequest };
+}
+
+export function invalid(ctx: WorkerContext, problem: { field: string; reason: string }, requestId?: string, status = 400): Answer {
+  ctx.counters.request("invalid");
+  ctx.audit.append(invalidRequestEvent(ctx, problem, requestId, status));
+  return {
+    status,
+    body: JSON.stringify({ error: "invalid_request", nbr: NBR.invalidRequest, field: problem.field, reason: problem.reason }),
+    headers: { "content-type": "application/json", "x-openrtb-version": "2.6" },
+  };
+}
+
+function answerContext(ctx: WorkerContext, req: BidRequest) {
+  const impIndexById = new Map<string, number>();
+  req.imp.forEach((imp, i) => impIndexById.set(imp.id, i));
+  return { requestId: req.id, impIndexById, campaignSlotById: ctx.campaignSlotById, maxBids: LIMITS.maxBidsPerRequest };
+}
+
+function countOutcome(ctx: WorkerContext, decision: Decision): void {
+  if (decision.noBidReason !== null) {
+    ctx.counters.request("nobid");
+    ctx.counters.noBid(decision.noBidReason);
+    ctx.counters.budgetSkips(decision.budgetSkips);
+    return;
+  }
+  ctx.counters.request("bid");
+  for (const win of decision.wins) ctx.counters.win(win.costMicros);
+  ctx.counters.budgetSkips(decision.budgetSkips);
+}

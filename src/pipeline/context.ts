@@ -1,0 +1,26 @@
+// Everything one worker needs to run auctions, built once at worker start (see src/server/worker.ts).
+import type { TmaxConfig, CampaignSettings } from "../config/load.ts";
+import type { AuctionKernel } from "../auction/kernel.ts";
+import type { AuctionScratch } from "../auction/scratch.ts";
+import type { DspFanout } from "../dsp/fanout.ts";
+import type { WorkerCounters } from "../metrics/counters.ts";
+import type { AuditLog } from "../audit/local-log.ts";
+
+export interface WorkerContext {
+  config: TmaxConfig;
+  workerIndex: number;
+  kernel: AuctionKernel;
+  scratch: AuctionScratch;
+  fanout: DspFanout;
+  counters: WorkerCounters;
+  audit: AuditLog;
+  campaignSlotById: Map<string, number>;
+  campaignBySlot: CampaignSettings[];
+}
+
+/** What the HTTP layer sends back: a status, an optional JSON body, optional headers. */
+export interface Answer {
+  status: number;
+  body: string | null;
+  headers?: Record<string, string>;
+}

@@ -1,0 +1,87 @@
+// The main thread's side of a server: allocate the shared memory and counters, set budgets,
+// start `server.workers` workers on one port, and stop them again.
+import { createSharedMemory } from "../auction/memory.ts";
+import { SharedBudget } from "../budget/shared-budget.ts";
+import { CounterLayout, CounterReader } from "../metrics/counters.ts";
+import { buildWasm } from "../../scripts/build-wasm.ts";
+import type { WasmVariant } from "../auction/kernel.ts";
+import type { TmaxConfig } from "../config/load.ts";
+import type { WorkerInit, WorkerMessage } from "./worker.ts";
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  budget: SharedBudget;
+  counters: CounterReader;
+  stop(): Promise<void>;
+}
+
+/** How long a worker may take to start before the server gives up. */
+export const WORKER_START_TIMEOUT_MS = 15_000;
+export const WORKER_STOP_TIMEOUT_MS = 5_000;
+
+export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant = "release"): Promise<RunningServer> {
+  buildWasm();
+  const memory = createSharedMemory();
+  const budget = new SharedBudget(memory);
+  for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
+  const layout = new CounterLayout(config.dsps.length, config.server.workers);
+  const counterBuffer = layout.allocate();
+  const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
+  const workers: Worker[] = [];
+  try {
+    for (let i = 0; i < config.server.workers; i++) {
+      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant };
+      workers.push(await spawnWorker(init));
+    }
+  } catch (err) {
+    for (const w of workers) w.terminate();
+    throw err;
+  }
+  const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    budget,
+    counters: new CounterReader(layout, counterBuffer),
+    stop: () => stopWorkers(workers),
+  };
+}
+
+function spawnWorker(init: WorkerInit): Promise<Worker> {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker ${init.workerIndex} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      clearTimeout(timer);
+      if (event.data.type === "ready") resolve(worker);
+      else if (event.data.type === "failed") reject(new Error(`worker ${init.workerIndex} failed to start: ${event.data.error}`));
+    };
+    worker.onerror = (event) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${init.workerIndex} crashed: ${event.message}`));
+    };
+    worker.postMessage({ type: "init", init });
+  });
+}
+
+async function stopWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
+    const timer = setTimeout(() => { worker.terminate(); resolve(); }, WORKER_STOP_TIMEOUT_MS);
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      if (event.data.type !== "stopped") return;
+      clearTimeout(timer);
+      worker.terminate();
+      resolve();
+    };
+    worker.postMessage({ type: "stop" });
+  })));
+}
+
+/** A port that is free right now (workers then bind it together with reusePort). */
+function freePort(hostname: string): number {
+  const probe = Bun.listen({ hostname, port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}

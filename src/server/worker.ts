@@ -1,0 +1,80 @@
+// A worker thread: instantiates the WASM kernel over the shared memory, opens its DSP pools and
+// audit file, and serves HTTP on the shared port (reusePort: the kernel spreads connections).
+import { loadWasmKernel, type WasmVariant } from "../auction/kernel.ts";
+import { AuctionScratch } from "../auction/scratch.ts";
+import { SharedBudget } from "../budget/shared-budget.ts";
+import { DspFanout } from "../dsp/fanout.ts";
+import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counters.ts";
+import { buildRegistry } from "../metrics/exposition.ts";
+import { openAuditLog } from "../audit/local-log.ts";
+import { buildApp } from "../http/app.ts";
+import type { TmaxConfig } from "../config/load.ts";
+import type { WorkerContext } from "../pipeline/context.ts";
+
+export interface WorkerInit {
+  config: TmaxConfig;
+  memory: WebAssembly.Memory;
+  counters: SharedArrayBuffer;
+  workerIndex: number;
+  workerCount: number;
+  port: number;
+  wasmVariant: WasmVariant;
+}
+
+export type WorkerMessage = { type: "ready"; workerIndex: number } | { type: "stopped"; workerIndex: number } | { type: "failed"; error: string };
+
+declare const self: Worker;
+
+export function startWorker(init: WorkerInit) {
+  const { config, memory, workerIndex, workerCount } = init;
+  const layout = new CounterLayout(config.dsps.length, workerCount);
+  const counters = new WorkerCounters(layout, init.counters, workerIndex);
+  const reader = new CounterReader(layout, init.counters);
+  const budget = new SharedBudget(memory);
+  const ctx: WorkerContext = {
+    config,
+    workerIndex,
+    kernel: loadWasmKernel(memory, init.wasmVariant),
+    scratch: new AuctionScratch(memory, workerIndex),
+    fanout: new DspFanout(config, counters, workerCount),
+    counters,
+    audit: openAuditLog(config.audit.dir, workerIndex),
+    campaignSlotById: new Map(config.campaigns.map((c) => [c.id, c.slot])),
+    campaignBySlot: config.campaigns,
+  };
+  const registry = buildRegistry(config, reader, budget);
+  const app = buildApp(ctx, {
+    ready: () => ({
+      ready: reader.workersReady() === workerCount,
+      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}` },
+    }),
+    metrics: () => registry.metrics(),
+  });
+  app.listen({ port: init.port, hostname: config.server.host, reusePort: true, maxRequestBodySize: config.server.maxBodyBytes * 2 });
+  counters.markReady();
+  return {
+    stop: async () => {
+      await app.stop();
+      ctx.fanout.close();
+      ctx.audit.close();
+    },
+  };
+}
+
+if (typeof self !== "undefined" && typeof Bun !== "undefined" && !Bun.isMainThread) {
+  let running: ReturnType<typeof startWorker> | null = null;
+  self.onmessage = async (event: MessageEvent) => {
+    const message = event.data as { type: "init"; init: WorkerInit } | { type: "stop" };
+    if (message.type === "init") {
+      try {
+        running = startWorker(message.init);
+        postMessage({ type: "ready", workerIndex: message.init.workerIndex } satisfies WorkerMessage);
+      } catch (err) {
+        postMessage({ type: "failed", error: String((err as Error).stack ?? err) } satisfies WorkerMessage);
+      }
+    } else if (message.type === "stop") {
+      await running?.stop();
+      postMessage({ type: "stopped", workerIndex: -1 } satisfies WorkerMessage);
+    }
+  };
+}

@@ -4,12 +4,13 @@
 import { parseArgs } from "node:util";
 import { reportStartError, serve, stopOnSignals } from "./main.ts";
 import { runDemo } from "./demo.ts";
+import { envInt } from "./config/load.ts";
 import { parseSimDspArgs, startSimDsp } from "./sim/dsp-sim.ts";
 import { formatSummary, parseLoadArgs, runLoad } from "./sim/load.ts";
 
 const USAGE = `usage:
   tmax serve --config FILE [--port N] [--workers N]   run the bidder
-  tmax demo [--port N]                                 bidder + simulated DSPs + light traffic
+  tmax demo [--port N] [--rps N] [--seconds S]         bidder + simulated DSPs + light traffic
   tmax sim-dsp --port N [--latency-ms 20..80] [--bid-rate 0.8] [--price 0.5..5]
                [--campaigns c1,c2] [--error-rate R] [--timeout-rate R]   a simulated DSP
   tmax load --target URL --rps N --duration S [--seed N] [--imps N]      open-loop load`;
@@ -24,8 +25,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case "demo": {
-      const { values } = parseArgs({ args: rest, options: { port: { type: "string" }, rps: { type: "string" } }, strict: true });
-      await runDemo({ port: values.port === undefined ? undefined : Number(values.port), rps: values.rps === undefined ? undefined : Number(values.rps) });
+      const { values } = parseArgs({ args: rest, options: { port: { type: "string" }, rps: { type: "string" }, seconds: { type: "string" } }, strict: true });
+      await runDemo({
+        port: values.port === undefined ? undefined : envInt(values.port, "--port", 0, 65535),
+        rps: values.rps === undefined ? undefined : envInt(values.rps, "--rps", 1, 1000),
+        seconds: values.seconds === undefined ? undefined : envInt(values.seconds, "--seconds", 1, 86_400),
+      });
       return;
     }
     case "sim-dsp": {

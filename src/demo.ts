@@ -36,13 +36,15 @@ export async function runDemo(opts: DemoOptions = {}) {
     await Promise.all(sims.map((s) => s.stop()));
   };
   if (!opts.quiet) printWelcome(server.url, config.audit.dir);
-  const status = setInterval(() => {
+  const printStatus = () => {
     const c = server.counters;
     console.log(`[demo] requests bid=${c.requests("bid")} nobid=${c.requests("nobid")} invalid=${c.requests("invalid")} wins=${c.wins()} spend=$${(c.reservedMicros() / 1e6).toFixed(4)}`);
-  }, 5_000);
+  };
+  const status = setInterval(printStatus, 5_000);
   if (opts.seconds !== undefined) {
     await Bun.sleep(opts.seconds * 1000);
     clearInterval(status);
+    printStatus();
     await stopAll();
     return server;
   }

@@ -110,7 +110,8 @@ function applyEnv(config: TmaxConfig, env: Record<string, string | undefined>): 
 }
 
 export function envInt(text: string, name: string, min: number, max: number): number {
-  const value = Number(text);
+  // Digits only: Number() would read "" and " " as 0 (a random port) and accept "0x10" or "1e3".
+  const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`);
   }

@@ -15,7 +15,15 @@ export async function readAuctionBody(request: Request, maxBodyBytes: number): P
   if (encoding !== "identity" && encoding !== "gzip") {
     return { status: 415, field: "(content-encoding)", reason: `content encoding ${encoding} not supported; use gzip or none` };
   }
-  const raw = new Uint8Array(await request.arrayBuffer());
+  let raw: Uint8Array;
+  try {
+    raw = new Uint8Array(await request.arrayBuffer());
+  } catch (err) {
+    // Bun refuses a body past the server's maxRequestBodySize while reading it (a chunked body has
+    // no content-length to check above); a client that goes away mid-body fails here too.
+    if (/maxRequestBodySize/i.test(String((err as Error).message ?? err))) return tooLarge(maxBodyBytes);
+    return { status: 400, field: "(body)", reason: "body could not be read" };
+  }
   if (raw.byteLength > maxBodyBytes) return tooLarge(maxBodyBytes);
   if (encoding === "identity") return { text: decoder.decode(raw) };
   try {

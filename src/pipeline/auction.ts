@@ -28,7 +28,7 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   const collected = collectBids(ctx, replies, answerContext(ctx, req));
   const decision: Decision = replies.length === 0
     ? { wins: [], noBidReason: windowMs >= settings.minDspTimeoutMs ? "no_dsps" : "deadline_too_short", budgetSkips: 0 }
-    : decide(ctx, req, collected.candidates, collected.rejected);
+    : decide(ctx, req, collected);
   const answer = decision.noBidReason === null
     ? bidAnswer(ctx, req, decision.wins)
     : noBidAnswer(decision.noBidReason, NBR.unknownError);

@@ -7,17 +7,21 @@ import type { WorkerContext } from "./context.ts";
 export interface Collected {
   candidates: CandidateBid[];
   rejected: number;
+  /** DSPs that answered properly (a bid, or a valid no-bid); 0 means every call failed or timed out. */
+  answered: number;
 }
 
 export function collectBids(ctx: WorkerContext, replies: DspReply[], answerCtx: AnswerContext): Collected {
   const candidates: CandidateBid[] = [];
   let rejected = 0;
+  let answered = 0;
   replies.sort((a, b) => a.dsp - b.dsp); // config order, so equal bids are broken the same way every time
   for (const reply of replies) {
     const ok = collectOne(ctx, reply, answerCtx, candidates, () => rejected++);
     ctx.fanout.recordResult(reply.dsp, ok);
+    if (ok && reply.outcome === "ok") answered++;
   }
-  return { candidates, rejected };
+  return { candidates, rejected, answered };
 }
 
 /** Returns whether the DSP answered properly (for its breaker). */

@@ -4,6 +4,7 @@ import { layout as L } from "../auction/memory.ts";
 import { blockLists, blockReason } from "../auction/brand-safety.ts";
 import { cpmToMicros } from "../config/money.ts";
 import type { CandidateBid } from "../dsp/answer.ts";
+import type { Collected } from "./collect.ts";
 import type { BidRequest } from "../openrtb/request.ts";
 import type { NoBidReason } from "../openrtb/nbr.ts";
 import type { WorkerContext } from "./context.ts";
@@ -22,7 +23,8 @@ export interface Decision {
   budgetSkips: number;
 }
 
-export function decide(ctx: WorkerContext, req: BidRequest, candidates: CandidateBid[], rejected: number): Decision {
+export function decide(ctx: WorkerContext, req: BidRequest, collected: Collected): Decision {
+  const { candidates, rejected, answered } = collected;
   const { scratch, counters } = ctx;
   const lists = blockLists(req.badv, req.bcat);
   const order = byImp(candidates, req.imp.length);
@@ -49,7 +51,7 @@ export function decide(ctx: WorkerContext, req: BidRequest, candidates: Candidat
     const winner = scratch.winner(imp);
     if (winner >= 0) wins.push({ impIndex: imp, bid: flat[winner]!, clearingMicros: scratch.clearingPriceMicros(imp), costMicros: scratch.costMicros(imp) });
   }
-  const noBidReason = wins.length > 0 ? null : whyNoBid(candidates.length, rejected, blocked, budgetSkips);
+  const noBidReason = wins.length > 0 ? null : whyNoBid(candidates.length, rejected, answered, blocked, budgetSkips);
   return { wins, noBidReason, budgetSkips };
 }
 
@@ -60,8 +62,8 @@ function byImp(candidates: CandidateBid[], impCount: number): CandidateBid[][] {
   return groups;
 }
 
-function whyNoBid(candidates: number, rejected: number, blocked: number, budgetSkips: number): NoBidReason {
+function whyNoBid(candidates: number, rejected: number, answered: number, blocked: number, budgetSkips: number): NoBidReason {
   if (budgetSkips > 0) return "no_budget";
-  if (candidates === 0) return rejected > 0 ? "invalid_bids" : "no_bids";
+  if (candidates === 0) return rejected > 0 ? "invalid_bids" : answered === 0 ? "dsp_failures" : "no_bids";
   return blocked === candidates ? "blocked" : "below_floor";
 }

@@ -1,0 +1,27 @@
+// The README's first command: the demo starts, prints what to try, answers the printed curl
+// example, and its own traffic produces auctions.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { BUN, ROOT } from "./support/processes.ts";
+
+test("tmax demo serves auctions and prints the URLs to try", async () => {
+  const proc = Bun.spawn([BUN, join(ROOT, "src/cli.ts"), "demo", "--port", "0", "--rps", "20", "--seconds", "4"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  let out = "";
+  const decoder = new TextDecoder();
+  let curlAnswer: Promise<Response> | null = null;
+  for await (const chunk of proc.stdout) {
+    out += decoder.decode(chunk, { stream: true });
+    const url = /auction\s+POST (http:\/\/\S+)\/openrtb2\/auction/.exec(out)?.[1];
+    if (url && curlAnswer === null) {
+      curlAnswer = fetch(`${url}/openrtb2/auction`, { method: "POST", headers: { "content-type": "application/json" }, body: await Bun.file(join(ROOT, "tests/fixtures/bid-request.json")).text() });
+    }
+  }
+  expect(await proc.exited).toBe(0);
+  expect(out).toContain("curl -si");
+  expect(out).toMatch(/metrics\s+http:\/\/\S+\/metrics/);
+  expect(out).toMatch(/health\s+http:\/\/\S+\/healthz/);
+  const answer = await curlAnswer!;
+  expect([200, 204]).toContain(answer.status);
+  const bids = Number(/\[demo\] requests bid=(\d+)/.exec(out)?.[1] ?? "0");
+  expect(bids).toBeGreaterThan(10);
+}, 30_000);

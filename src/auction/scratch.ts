@@ -69,6 +69,10 @@ export class AuctionScratch {
     return readI64(this.i32, this.resultAt(imp) + L.RESULT_COST_OFF);
   }
 
+  bidSlot(bid: number): number {
+    return this.i32[(this.base + L.BIDS_OFF + bid * L.BID_BYTES + L.BID_SLOT_OFF) >> 2] as number;
+  }
+
   bidFlags(bid: number): number {
     return this.i32[(this.base + L.BIDS_OFF + bid * L.BID_BYTES + L.BID_FLAGS_OFF) >> 2] as number;
   }

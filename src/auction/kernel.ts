@@ -1,10 +1,11 @@
 // One interface, two implementations of the auction kernel: the AssemblyScript build (debug or
 // release) instantiated over the shared memory, and the plain-TypeScript reference used by the
 // differential tests. Both read and write the same layout.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { layout as L } from "./memory.ts";
 import { runAuctionReference } from "./reference.ts";
+import { BUNFS_ROOT, IS_COMPILED } from "../worker-url.ts";
 
 export interface AuctionKernel {
   readonly name: string;
@@ -16,8 +17,19 @@ export type WasmVariant = "debug" | "release";
 
 const wasmDir = join(import.meta.dir, "..", "..", "wasm");
 
+/**
+ * Where a kernel build lives: wasm/ beside the sources, or, in a `bun build --compile` binary, the
+ * copy embedded in it (see the `compile` script in package.json).
+ */
 export function wasmFile(kernel: string, variant: WasmVariant): string {
-  return join(wasmDir, `${kernel}.${variant}.wasm`);
+  const name = `${kernel}.${variant}.wasm`;
+  return IS_COMPILED ? join(BUNFS_ROOT, name) : join(wasmDir, name);
+}
+
+function readKernel(kernel: string, variant: WasmVariant): Uint8Array {
+  const file = wasmFile(kernel, variant);
+  if (!existsSync(file)) throw new Error(`${file} is missing: build the kernels with \`npm run build:wasm\``);
+  return readFileSync(file);
 }
 
 interface AuctionExports {
@@ -27,7 +39,7 @@ interface AuctionExports {
 
 /** Instantiates the WASM kernel over `memory` (synchronously: workers call it once at start). */
 export function loadWasmKernel(memory: WebAssembly.Memory, variant: WasmVariant): AuctionKernel {
-  const bytes = readFileSync(wasmFile("auction", variant));
+  const bytes = readKernel("auction", variant);
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: abortFromWasm } });
   const exports = instance.exports as unknown as AuctionExports;

@@ -3,10 +3,10 @@
 import { createSharedMemory } from "../auction/memory.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
 import { CounterLayout, CounterReader } from "../metrics/counters.ts";
-import { buildWasm } from "../../scripts/build-wasm.ts";
 import type { WasmVariant } from "../auction/kernel.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { WorkerInit, WorkerMessage } from "./worker.ts";
+import { WORKER_URL } from "../worker-url.ts";
 
 export interface RunningServer {
   port: number;
@@ -21,7 +21,6 @@ export const WORKER_START_TIMEOUT_MS = 15_000;
 export const WORKER_STOP_TIMEOUT_MS = 5_000;
 
 export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant = "release"): Promise<RunningServer> {
-  buildWasm();
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
   for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
@@ -49,7 +48,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
 }
 
 function spawnWorker(init: WorkerInit): Promise<Worker> {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  const worker = new Worker(WORKER_URL);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker ${init.workerIndex} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { buildWasm } from "../../scripts/build-wasm.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
@@ -75,6 +76,7 @@ export async function startTmax(config: Record<string, unknown>, workers = 2): P
   const auditDir = join(dir, "audit");
   const file = join(dir, "tmax.json");
   writeFileSync(file, JSON.stringify({ audit: { dir: auditDir }, ...config }));
+  buildWasm(); // no-op when fresh; lets a single test file run on its own
   const proc = await startCli(["serve", "--config", file, "--port", "0", "--workers", String(workers)]);
   return { ...proc, auditDir };
 }

@@ -1,0 +1,29 @@
+// Operators deploy one binary: build it, start it outside the source tree with a config and a
+// simulated DSP, and get a priced bid back.
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { compileBinary } from "../scripts/compile.ts";
+import { startSimDspProcess, tempDir, writeConfig, type Proc } from "./support/processes.ts";
+import { bidRequest, postAuction } from "./support/openrtb.ts";
+
+const started: Proc[] = [];
+afterAll(async () => { await Promise.all(started.map((p) => p.kill())); });
+
+test("bun build --compile gives a binary that serves auctions with its embedded WASM", async () => {
+  const dir = tempDir("tmax-bin-");
+  const binary = join(dir, "tmax");
+  compileBinary(binary);
+  const dsp = await startSimDspProcess(["--latency-ms", "0", "--bid-rate", "1", "--fixed-price", "2", "--campaigns", "c1"]);
+  started.push(dsp);
+  const config = writeConfig({ dsps: [{ id: "d1", endpoint: dsp.url }], campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: 10, currency: "USD" }], audit: { dir: join(dir, "audit") } });
+  const proc = Bun.spawn([binary, "serve", "--config", config, "--port", "0", "--workers", "2"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  started.push({ url: "", proc: proc as any, output: () => "", kill: async () => { proc.kill(); return await proc.exited; } });
+  const reader = proc.stdout.getReader();
+  const line = new TextDecoder().decode((await reader.read()).value);
+  const url = (JSON.parse(line.split("\n")[0]!) as { url: string }).url;
+  const res = await postAuction(url, bidRequest({ at: 1 }));
+  expect(res.status).toBe(200);
+  expect(res.json.seatbid[0].bid[0].price).toBe(2);
+  const ready = await (await fetch(`${url}/readyz`)).json();
+  expect(ready).toMatchObject({ status: "ready", wasm: "wasm-release", workers: "2/2" });
+}, 60_000);

@@ -25,3 +25,20 @@ test("tmax demo serves auctions and prints the URLs to try", async () => {
   const bids = Number(/\[demo\] requests bid=(\d+)/.exec(out)?.[1] ?? "0");
   expect(bids).toBeGreaterThan(10);
 }, 30_000);
+
+test("Ctrl-C (SIGINT) stops the demo: server, simulators and traffic, exit 0", async () => {
+  const proc = Bun.spawn([BUN, join(ROOT, "src/cli.ts"), "demo", "--port", "0"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const decoder = new TextDecoder();
+  let out = "";
+  const reader = proc.stdout.getReader();
+  while (!/auction\s+POST http/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += decoder.decode(value, { stream: true });
+  }
+  const url = /auction\s+POST (http:\/\/\S+)\/openrtb2\/auction/.exec(out)![1]!;
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  proc.kill("SIGINT");
+  expect(await proc.exited).toBe(0);
+  expect(await fetch(`${url}/healthz`).then(() => "up", () => "down")).toBe("down");
+}, 30_000);

@@ -2,7 +2,8 @@
 // Hot path: no promise, no timer and no closure per request. All deadlines (requests, connects,
 // late responses) live in one min-heap per pool, served by a single re-armed setTimeout.
 import type { Socket, SocketHandler } from "bun";
-import { PARSE_DONE, PARSE_ERROR, ResponseParser } from "./http-parse";
+import { PARSE_DONE, PARSE_ERROR, ResponseParser } from "./http-parse.ts";
+import { DeadlineHeap } from "./deadline-heap.ts";
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -432,72 +433,6 @@ export class HttpPool {
     } catch (err) {
       console.error("http-pool: callback threw", err);
     }
-  }
-}
-
-/** Min-heap on deadlineAt; entries remember their index so they can be removed in O(log n). */
-class DeadlineHeap<T extends { deadlineAt: number; heapIndex: number }> {
-  private readonly items: T[] = [];
-
-  peek(): T | undefined {
-    return this.items[0];
-  }
-
-  push(item: T): void {
-    item.heapIndex = this.items.length;
-    this.items.push(item);
-    this.siftUp(item.heapIndex);
-  }
-
-  pop(): T | undefined {
-    const top = this.items[0];
-    if (top !== undefined) this.remove(top);
-    return top;
-  }
-
-  remove(item: T): void {
-    const index = item.heapIndex;
-    if (index < 0) return;
-    item.heapIndex = -1;
-    const last = this.items.pop()!;
-    if (last === item) return;
-    this.items[index] = last;
-    last.heapIndex = index;
-    this.siftDown(index);
-    this.siftUp(last.heapIndex);
-  }
-
-  private siftUp(index: number): void {
-    const items = this.items;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (items[parent]!.deadlineAt <= items[index]!.deadlineAt) return;
-      this.swap(index, parent);
-      index = parent;
-    }
-  }
-
-  private siftDown(index: number): void {
-    const items = this.items;
-    for (;;) {
-      const left = 2 * index + 1;
-      let least = index;
-      if (left < items.length && items[left]!.deadlineAt < items[least]!.deadlineAt) least = left;
-      if (left + 1 < items.length && items[left + 1]!.deadlineAt < items[least]!.deadlineAt) least = left + 1;
-      if (least === index) return;
-      this.swap(index, least);
-      index = least;
-    }
-  }
-
-  private swap(a: number, b: number): void {
-    const items = this.items;
-    const itemA = items[a]!;
-    const itemB = items[b]!;
-    items[a] = itemB;
-    items[b] = itemA;
-    itemA.heapIndex = b;
-    itemB.heapIndex = a;
   }
 }
 

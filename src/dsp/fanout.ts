@@ -14,8 +14,13 @@ export interface DspReply {
   outcome: HttpOutcome;
   status: number;
   body: string;
+  /** The pool's reason for a non-ok outcome ("deadline", "stalled", "ECONNREFUSED", ...). */
+  detail: string;
   latencyMs: number;
 }
+
+/** What a reply tells the DSP's breaker: it worked, it failed, or it says nothing about the DSP. */
+export type BreakerVerdict = "success" | "failure" | "neutral";
 
 const OPENRTB_HEADERS = "x-openrtb-version: 2.6\r\n";
 
@@ -59,8 +64,8 @@ export class DspFanout {
         continue;
       }
       pending++;
-      this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body) => {
-        replies.push({ dsp: i, outcome, status, body, latencyMs: performance.now() - nowMs });
+      this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body, detail) => {
+        replies.push({ dsp: i, outcome, status, body, detail, latencyMs: performance.now() - nowMs });
         if (--pending === 0) finish(replies);
       });
     }
@@ -69,9 +74,9 @@ export class DspFanout {
   }
 
   /** Feeds a DSP's result into its breaker: timeouts, transport errors, 5xx and malformed answers fail. */
-  recordResult(dsp: number, ok: boolean): void {
-    if (ok) this.breakers[dsp]!.recordSuccess();
-    else this.breakers[dsp]!.recordFailure(performance.now());
+  recordResult(dsp: number, verdict: BreakerVerdict): void {
+    if (verdict === "success") this.breakers[dsp]!.recordSuccess();
+    else if (verdict === "failure") this.breakers[dsp]!.recordFailure(performance.now());
   }
 
   close(): void {

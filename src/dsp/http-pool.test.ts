@@ -149,6 +149,18 @@ describe("HttpPool against Bun.serve", () => {
     expect(pool.stats().created).toBe(1);
   });
 
+  test("a deadline noticed late because our own loop stalled is a timeout with detail 'stalled'", async () => {
+    const pool = newPool(`${base}/slow?ms=150`);
+    await pool.postAsync("{}", "", inMs(1000)); // connected and warm
+    const late = pool.postAsync("{}", "", inMs(20));
+    const blockUntil = performance.now() + 60;
+    while (performance.now() < blockUntil); // the process is stalled past the deadline + STALLED_TIMER_MS
+    const r = await late;
+    expect([r.outcome, r.detail]).toEqual(["timeout", "stalled"]);
+    const onTime = await pool.postAsync("{}", "", inMs(20));
+    expect([onTime.outcome, onTime.detail]).toEqual(["timeout", "deadline"]);
+  });
+
   test("keep-alive: 200 sequential requests use one socket", async () => {
     const pool = newPool(`${base}/echo`);
     for (let i = 0; i < 200; i++) {

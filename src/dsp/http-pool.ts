@@ -11,6 +11,12 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const LATE_RESPONSE_GRACE_MS = 5000;
 /** A request on a stale keep-alive socket is retried only if at least this much time is left. */
 export const MIN_RETRY_BUDGET_MS = 1;
+/**
+ * A deadline noticed this late means our own event loop was stalled (GC, CPU starvation): the
+ * answer may be sitting unread in the socket. Such timeouts carry the detail "stalled" so the
+ * caller does not blame the DSP for them.
+ */
+export const STALLED_TIMER_MS = 10;
 
 export interface HttpPoolOptions {
   url: string;
@@ -357,7 +363,8 @@ export class HttpPool {
       conn.deadlineAt = now + this.lateResponseGraceMs;
       this.schedule(conn);
     }
-    this.fail(req, "timeout", conn.state === CONNECTING ? "connecting" : "deadline");
+    const stalled = now - req.deadlineAt > STALLED_TIMER_MS;
+    this.fail(req, "timeout", stalled ? "stalled" : conn.state === CONNECTING ? "connecting" : "deadline");
   }
 
   private expireConn(conn: Conn): void {

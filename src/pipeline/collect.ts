@@ -1,7 +1,7 @@
 // From DSP replies to auction candidates: count each DSP's outcome, feed its breaker, keep the
 // well-formed bids for this request.
 import { checkDspAnswer, type AnswerContext, type CandidateBid } from "../dsp/answer.ts";
-import type { DspReply } from "../dsp/fanout.ts";
+import type { BreakerVerdict, DspReply } from "../dsp/fanout.ts";
 import type { WorkerContext } from "./context.ts";
 
 export interface Collected {
@@ -17,27 +17,28 @@ export function collectBids(ctx: WorkerContext, replies: DspReply[], answerCtx: 
   let answered = 0;
   replies.sort((a, b) => a.dsp - b.dsp); // config order, so equal bids are broken the same way every time
   for (const reply of replies) {
-    const ok = collectOne(ctx, reply, answerCtx, candidates, () => rejected++);
-    ctx.fanout.recordResult(reply.dsp, ok);
-    if (ok && reply.outcome === "ok") answered++;
+    const verdict = collectOne(ctx, reply, answerCtx, candidates, () => rejected++);
+    ctx.fanout.recordResult(reply.dsp, verdict);
+    if (verdict === "success") answered++;
   }
   return { candidates, rejected, answered };
 }
 
-/** Returns whether the DSP answered properly (for its breaker). */
-function collectOne(ctx: WorkerContext, reply: DspReply, answerCtx: AnswerContext, out: CandidateBid[], onReject: () => void): boolean {
+/** Counts one reply and keeps its good bids; the verdict is for the DSP's breaker. */
+function collectOne(ctx: WorkerContext, reply: DspReply, answerCtx: AnswerContext, out: CandidateBid[], onReject: () => void): BreakerVerdict {
   const { counters } = ctx;
   if (reply.outcome !== "ok") {
     counters.dsp(reply.dsp, reply.outcome === "timeout" ? "timeout" : reply.outcome === "queue_full" ? "queue_full" : "error");
-    return reply.outcome === "queue_full"; // our own bound, not the DSP's fault
+    // A full queue is our own bound, and a timeout noticed late is our own stall: not the DSP's fault.
+    return reply.outcome === "queue_full" || reply.detail === "stalled" ? "neutral" : "failure";
   }
   if (reply.status === 204) {
     counters.dsp(reply.dsp, "nobid");
-    return true;
+    return "success";
   }
   if (reply.status !== 200) {
     counters.dsp(reply.dsp, "error");
-    return false;
+    return "failure";
   }
   const before = out.length;
   const verdict = checkDspAnswer(reply.body, reply.dsp, answerCtx, out, (reason) => {
@@ -48,8 +49,8 @@ function collectOne(ctx: WorkerContext, reply: DspReply, answerCtx: AnswerContex
     counters.bidRejected(reply.dsp, verdict === "wrong_id" ? "wrong_id" : "malformed");
     counters.dsp(reply.dsp, "error");
     onReject();
-    return false;
+    return "failure";
   }
   counters.dsp(reply.dsp, out.length > before ? "bid" : "nobid");
-  return true;
+  return "success";
 }

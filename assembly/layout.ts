@@ -7,10 +7,11 @@
 // worker; every worker instantiates the kernels over it. Budget slots are therefore seen by all
 // workers at once (atomics), while each worker writes its auction inputs into its own scratch area.
 //
-//  0                 STATIC_END        BUDGET_BASE                               SCRATCH_BASE
-//  +-----------------+-----------------+------------------------------------------+--------------------+
-//  | AS static data  |   (unused)      | budget slot 0 | slot 1 | ... | slot N-1  | worker 0 | worker 1 | ...
-//  +-----------------+-----------------+------------------------------------------+--------------------+
+//  0               STATIC_END   BUDGET_BASE       SCRATCH_BASE        FREQCAP_RULES_BASE  FREQCAP_TABLE_BASE  GBDT_BASE
+//  +---------------+------------+-----------------+-------------------+-------------------+-------------------+-----------+
+//  | AS static data|  (unused)  | budget slots    | worker scratch x  | frequency-cap     | frequency-cap     | GBDT model|
+//  |               |            | one per campaign| MAX_WORKERS       | rules per campaign| counter table     | + rows    |
+//  +---------------+------------+-----------------+-------------------+-------------------+-------------------+-----------+
 //
 //  budget slot (BUDGET_SLOT_BYTES = 16), one per campaign, all values integer micros:
 //  +0  i64 remaining   spendable now; a reservation subtracts from it, never below zero
@@ -74,6 +75,34 @@ export const RESULTS_OFF = BIDS_OFF + MAX_BIDS * BID_BYTES;
 export const SCRATCH_BYTES = RESULTS_OFF + MAX_IMPS * RESULT_BYTES;
 
 export const SCRATCH_BASE = BUDGET_BASE + MAX_CAMPAIGNS * BUDGET_SLOT_BYTES;
-export const MEMORY_END = SCRATCH_BASE + MAX_WORKERS * SCRATCH_BYTES;
-/** Pages of the shared memory (asc's initial and maximum memory); a test asserts MEMORY_END fits. */
-export const MEMORY_PAGES = 16;
+export const SCRATCH_END = SCRATCH_BASE + MAX_WORKERS * SCRATCH_BYTES;
+
+// ---- frequency caps (assembly/freqcap.ts) ----
+//  rules, per campaign slot, FREQCAP_WINDOWS x FREQCAP_RULE_BYTES (max 0 = no rule in that place):
+//  +0 i32 max impressions   +4 i32 window seconds
+//  counter table: FREQCAP_ENTRIES entries of FREQCAP_ENTRY_BYTES, open addressing on the key:
+//  +0  i64 key  (hash of user key and campaign slot; 0 = empty)
+//  +8  FREQCAP_WINDOWS x { +0 i32 count, +4 i32 window start, unix seconds }
+export const FREQCAP_WINDOWS = 3;
+export const FREQCAP_RULE_BYTES = 8;
+export const FREQCAP_RULES_BASE = SCRATCH_END;
+export const FREQCAP_RULES_BYTES = MAX_CAMPAIGNS * FREQCAP_WINDOWS * FREQCAP_RULE_BYTES;
+export const FREQCAP_ENTRY_BYTES = 32;
+export const FREQCAP_ENTRIES = 65536; // a power of two
+export const FREQCAP_PROBE_LIMIT = 16;
+export const FREQCAP_TABLE_BASE = FREQCAP_RULES_BASE + FREQCAP_RULES_BYTES;
+export const FREQCAP_END = FREQCAP_TABLE_BASE + FREQCAP_ENTRIES * FREQCAP_ENTRY_BYTES;
+
+// ---- gradient-boosted trees (assembly/gbdt.ts) ----
+//  model (written once by the main thread, read by every worker), then per-worker row buffers.
+export const GBDT_BASE = FREQCAP_END;
+export const GBDT_MODEL_BYTES = 4 * 1024 * 1024;
+export const GBDT_MAX_FEATURES = 64;
+export const GBDT_MAX_ROWS = 256; // rows per batch call
+export const GBDT_ROWS_BASE = GBDT_BASE + GBDT_MODEL_BYTES;
+export const GBDT_ROWS_BYTES = GBDT_MAX_ROWS * (GBDT_MAX_FEATURES + 1) * 4; // f32 features + f32 score per row
+export const GBDT_END = GBDT_ROWS_BASE + MAX_WORKERS * GBDT_ROWS_BYTES;
+
+export const MEMORY_END = GBDT_END;
+/** Pages of the shared memory (asc's initial and maximum memory); memory.ts asserts MEMORY_END fits. */
+export const MEMORY_PAGES = 192;

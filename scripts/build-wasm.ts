@@ -12,9 +12,9 @@ const wasmDir = join(root, "wasm");
 const stampPath = join(wasmDir, "build-stamp.json");
 const asc = join(root, "node_modules", ".bin", "asc");
 
-/** Kernels compiled to their own module each; every one imports the one shared memory. */
-export const KERNELS = ["auction"] as const;
-export type Kernel = (typeof KERNELS)[number];
+/** Every kernel is compiled into one module (entry assembly/index.ts) importing the shared memory. */
+export const WASM_MODULE = "tmax";
+const ENTRY = join(assemblyDir, "index.ts");
 
 const COMMON_FLAGS = [
   "--runtime", "stub", "--importMemory", "--sharedMemory", "--enable", "threads",
@@ -27,8 +27,10 @@ const VARIANT_FLAGS = {
 } as const;
 export type Variant = keyof typeof VARIANT_FLAGS;
 
-export function wasmPath(kernel: Kernel, variant: Variant): string {
-  return join(wasmDir, `${kernel}.${variant}.wasm`);
+export const VARIANTS = Object.keys(VARIANT_FLAGS) as Variant[];
+
+export function wasmPath(variant: Variant): string {
+  return join(wasmDir, `${WASM_MODULE}.${variant}.wasm`);
 }
 
 function sourceHash(): string {
@@ -45,27 +47,25 @@ function isFresh(hash: string): boolean {
   if (!existsSync(stampPath)) return false;
   const stamp = JSON.parse(readFileSync(stampPath, "utf8")) as { hash?: string };
   if (stamp.hash !== hash) return false;
-  return KERNELS.every((k) => existsSync(wasmPath(k, "debug")) && existsSync(wasmPath(k, "release")));
+  return VARIANTS.every((v) => existsSync(wasmPath(v)));
 }
 
-function compile(kernel: Kernel, variant: Variant): void {
-  const args = [join(assemblyDir, `${kernel}.ts`), "-o", wasmPath(kernel, variant), ...COMMON_FLAGS, ...VARIANT_FLAGS[variant]];
+function compile(variant: Variant): void {
+  const args = [ENTRY, "-o", wasmPath(variant), ...COMMON_FLAGS, ...VARIANT_FLAGS[variant]];
   const run = Bun.spawnSync([asc, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
-  if (run.exitCode !== 0) throw new Error(`asc failed for ${kernel} (${variant}), exit ${run.exitCode}`);
+  if (run.exitCode !== 0) throw new Error(`asc failed (${variant} build), exit ${run.exitCode}`);
 }
 
 export function buildWasm(force = false): boolean {
   const hash = sourceHash();
   if (!force && isFresh(hash)) return false;
   mkdirSync(wasmDir, { recursive: true });
-  for (const kernel of KERNELS) {
-    for (const variant of Object.keys(VARIANT_FLAGS) as Variant[]) compile(kernel, variant);
-  }
+  for (const variant of VARIANTS) compile(variant);
   writeFileSync(stampPath, JSON.stringify({ hash, builtAt: new Date().toISOString() }, null, 2));
   return true;
 }
 
 if (import.meta.main) {
   const built = buildWasm(process.argv.includes("--force"));
-  console.log(built ? "wasm: built debug and release kernels" : "wasm: up to date");
+  console.log(built ? `wasm: built ${VARIANTS.map((v) => wasmPath(v)).join(", ")}` : "wasm: up to date");
 }

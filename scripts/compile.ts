@@ -1,13 +1,13 @@
 // Builds the one-file tmax binary: the CLI, the worker entry and the WASM kernels embedded.
 // Usage: bun scripts/compile.ts [OUTFILE]   (default dist/tmax)
 import { join } from "node:path";
-import { buildWasm, KERNELS, wasmPath } from "./build-wasm.ts";
+import { buildWasm, VARIANTS, wasmPath } from "./build-wasm.ts";
 
 const root = join(import.meta.dir, "..");
 
 export function compileBinary(outfile: string): void {
   buildWasm();
-  const wasm = KERNELS.flatMap((k) => [wasmPath(k, "release"), wasmPath(k, "debug")]);
+  const wasm = VARIANTS.map((v) => wasmPath(v));
   const args = ["build", "--compile", "src/cli.ts", "src/server/worker.ts", ...wasm, "--asset-naming=[name].[ext]", "--outfile", outfile];
   const run = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
   if (run.exitCode !== 0) throw new Error(`bun build --compile failed with exit ${run.exitCode}`);

@@ -1,0 +1,47 @@
+// Instantiating tmax's WASM module (assembly/index.ts, all kernels) over the shared memory. One
+// instance per thread, memory and build variant; every kernel wrapper takes its exports from here.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { layout as L } from "../auction/memory.ts";
+import { BUNFS_ROOT, IS_COMPILED } from "../worker-url.ts";
+
+export type WasmVariant = "debug" | "release";
+
+/** The module's exports, as the kernels in assembly/ declare them. */
+export interface TmaxWasm {
+  readonly variant: WasmVariant;
+  heapBase(): number;
+  runAuction(scratch: number, impCount: number): number;
+}
+
+const wasmDir = join(import.meta.dir, "..", "..", "wasm");
+const instances = new WeakMap<WebAssembly.Memory, Map<WasmVariant, TmaxWasm>>();
+
+/** wasm/ beside the sources, or the copy embedded in a `bun build --compile` binary. */
+export function wasmFile(variant: WasmVariant): string {
+  const name = `tmax.${variant}.wasm`;
+  return IS_COMPILED ? join(BUNFS_ROOT, name) : join(wasmDir, name);
+}
+
+export function loadWasm(memory: WebAssembly.Memory, variant: WasmVariant): TmaxWasm {
+  let byVariant = instances.get(memory);
+  if (byVariant === undefined) instances.set(memory, (byVariant = new Map()));
+  let wasm = byVariant.get(variant);
+  if (wasm === undefined) byVariant.set(variant, (wasm = instantiate(memory, variant)));
+  return wasm;
+}
+
+function instantiate(memory: WebAssembly.Memory, variant: WasmVariant): TmaxWasm {
+  const file = wasmFile(variant);
+  if (!existsSync(file)) throw new Error(`${file} is missing: build the kernels with \`npm run build:wasm\``);
+  const module = new WebAssembly.Module(readFileSync(file));
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort: abortFromWasm } });
+  const wasm = { ...(instance.exports as unknown as Omit<TmaxWasm, "variant">), variant } as TmaxWasm;
+  const heapBase = wasm.heapBase();
+  if (heapBase > L.STATIC_END) throw new Error(`${file}: static data ends at ${heapBase}, past STATIC_END ${L.STATIC_END}`);
+  return wasm;
+}
+
+function abortFromWasm(message: number, file: number, line: number, column: number): never {
+  throw new Error(`wasm assertion failed at ${line}:${column} (message@${message}, file@${file})`);
+}

@@ -1,0 +1,249 @@
+// Group commit: records appended from many concurrent requests are framed into a shared batch
+// buffer; one write + one fsync per batch makes them durable, then every append of the batch
+// resolves (they share one promise: no promise per record). Batches commit one at a time, in
+// append order, so records are never reordered. A batch commits when its first record has waited
+// commitWindowMs, when it is full, or at once while the outbox flushes or closes.
+import { FRAME_HEADER_BYTES, frameBytes, sealFrame, SEGMENT_HEADER_BYTES } from "./format.ts";
+import type { SegmentStore } from "./segments.ts";
+import { SPARE_BATCH_BUFFERS } from "./limits.ts";
+import {
+  OutboxClosedError, OutboxDiskError, OutboxOverloadedError, OutboxRecordTooLargeError, type OutboxError,
+} from "./errors.ts";
+
+export interface CommitLimits {
+  commitWindowMs: number;
+  segmentBytes: number;
+  maxRecordBytes: number;
+  maxBatchBytes: number;
+  maxPendingBytes: number;
+  shedAtPendingBytes: number;
+  slowCommitMs: number;
+}
+
+export type OutboxState = "ok" | "slow" | "overloaded" | "failed" | "closed";
+
+export interface CommitStats {
+  appendedRecords: number;
+  committedRecords: number;
+  committedBytes: number;
+  commits: number;
+  fsyncs: number;
+  rotations: number;
+  rejectedRecords: number;
+  lastCommitMs: number;
+  maxCommitMs: number;
+}
+
+interface Batch {
+  buf: Buffer;
+  used: number;
+  records: number;
+  /** The batch starts a new segment (the previous one would exceed segmentBytes). */
+  rotate: boolean;
+  sealed: boolean;
+  firstAtMs: number;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const ignore = () => {};
+
+export class GroupCommitter {
+  private queue: Batch[] = [];
+  private readonly spare: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingRecords = 0;
+  /** The active segment's size once every queued batch is written. */
+  private projectedSegmentBytes: number;
+  private committing = false;
+  private commitStartedAt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private failure: OutboxDiskError | null = null;
+  private closed = false;
+  readonly stats: CommitStats = {
+    appendedRecords: 0, committedRecords: 0, committedBytes: 0, commits: 0, fsyncs: 0, rotations: 0,
+    rejectedRecords: 0, lastCommitMs: 0, maxCommitMs: 0,
+  };
+
+  constructor(private readonly store: SegmentStore, private readonly limits: CommitLimits, private readonly onCommit: () => void) {
+    this.projectedSegmentBytes = store.committed().offset;
+  }
+
+  append(record: Uint8Array | string): Promise<void> {
+    const payloadBytes = typeof record === "string" ? Buffer.byteLength(record, "utf8") : record.byteLength;
+    const refusal = this.refusal(frameBytes(payloadBytes));
+    if (refusal !== null) return this.reject(refusal);
+    const size = frameBytes(payloadBytes);
+    const batch = this.batchFor(size);
+    const at = batch.used;
+    if (typeof record === "string") batch.buf.write(record, at + FRAME_HEADER_BYTES, payloadBytes, "utf8");
+    else batch.buf.set(record, at + FRAME_HEADER_BYTES);
+    sealFrame(batch.buf, at, payloadBytes);
+    batch.used += size;
+    batch.records++;
+    this.pendingBytes += size;
+    this.pendingRecords++;
+    this.stats.appendedRecords++;
+    this.schedule();
+    return batch.done;
+  }
+
+  /** Commits everything appended so far without waiting for the window; resolves when it is durable. */
+  flush(): Promise<void> {
+    const last = this.queue[this.queue.length - 1];
+    if (last === undefined) return this.failure ? Promise.reject(this.failure) : Promise.resolve();
+    last.sealed = true;
+    this.schedule();
+    return last.done;
+  }
+
+  /** Refuses new appends, commits what is queued. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flush().catch(ignore);
+    this.clearTimer();
+  }
+
+  state(): OutboxState {
+    if (this.closed) return "closed";
+    if (this.failure !== null) return "failed";
+    if (this.committing && performance.now() - this.commitStartedAt > this.limits.slowCommitMs) return "slow";
+    if (this.pendingBytes >= this.limits.shedAtPendingBytes) return "overloaded";
+    return "ok";
+  }
+
+  get failed(): OutboxDiskError | null {
+    return this.failure;
+  }
+
+  /** Bytes appended and not yet fsync'd (including the commit in flight). */
+  get queuedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  get queuedRecords(): number {
+    return this.pendingRecords;
+  }
+
+  private refusal(size: number): OutboxError | null {
+    if (this.failure !== null) return this.failure;
+    if (this.closed) return new OutboxClosedError();
+    if (size - FRAME_HEADER_BYTES > this.limits.maxRecordBytes) return new OutboxRecordTooLargeError(size - FRAME_HEADER_BYTES, this.limits.maxRecordBytes);
+    if (this.pendingBytes + size > this.limits.maxPendingBytes) return new OutboxOverloadedError(this.pendingBytes, this.limits.maxPendingBytes);
+    return null;
+  }
+
+  private reject(err: OutboxError): Promise<void> {
+    this.stats.rejectedRecords++;
+    return Promise.reject(err);
+  }
+
+  /** The open batch with room for `size` bytes, sealing the current one when full or at a segment's end. */
+  private batchFor(size: number): Batch {
+    const last = this.queue[this.queue.length - 1];
+    let batch = last !== undefined && !last.sealed ? last : undefined;
+    const rotate = this.projectedSegmentBytes + size > this.limits.segmentBytes && this.projectedSegmentBytes > SEGMENT_HEADER_BYTES;
+    if (rotate || batch === undefined || batch.used + size > batch.buf.length) {
+      if (batch !== undefined) batch.sealed = true;
+      batch = this.newBatch(size, rotate);
+      if (rotate) this.projectedSegmentBytes = SEGMENT_HEADER_BYTES;
+    }
+    this.projectedSegmentBytes += size;
+    return batch;
+  }
+
+  private newBatch(size: number, rotate: boolean): Batch {
+    const buf = size <= this.limits.maxBatchBytes
+      ? this.spare.pop() ?? Buffer.allocUnsafeSlow(this.limits.maxBatchBytes)
+      : Buffer.allocUnsafeSlow(size);
+    let resolve = ignore;
+    let reject: (err: Error) => void = ignore;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    done.catch(ignore); // every caller awaits it; this only keeps an unobserved rejection quiet
+    const batch: Batch = { buf, used: 0, records: 0, rotate, sealed: false, firstAtMs: performance.now(), done, resolve, reject };
+    this.queue.push(batch);
+    return batch;
+  }
+
+  private schedule(): void {
+    const head = this.queue[0];
+    if (this.committing || head === undefined) return;
+    const waitMs = head.sealed || this.closed ? 0 : head.firstAtMs + this.limits.commitWindowMs - performance.now();
+    if (waitMs <= 0) {
+      this.clearTimer();
+      void this.commitHead(head);
+    } else if (this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.schedule();
+      }, waitMs);
+    }
+  }
+
+  private async commitHead(batch: Batch): Promise<void> {
+    batch.sealed = true;
+    this.committing = true;
+    this.commitStartedAt = performance.now();
+    let operation = "write";
+    try {
+      if (batch.rotate) {
+        operation = "rotate";
+        await this.store.rotate();
+        this.stats.rotations++;
+        operation = "write";
+      }
+      await this.store.write(batch.buf, batch.used);
+      operation = "fsync";
+      this.stats.fsyncs++;
+      await this.store.sync();
+      this.store.advance(batch.used);
+      this.finish(batch);
+    } catch (err) {
+      this.fail(operation, err);
+    } finally {
+      this.committing = false;
+      this.schedule();
+    }
+  }
+
+  private finish(batch: Batch): void {
+    this.queue.shift();
+    this.pendingBytes -= batch.used;
+    this.pendingRecords -= batch.records;
+    const elapsedMs = performance.now() - this.commitStartedAt;
+    const stats = this.stats;
+    stats.committedRecords += batch.records;
+    stats.committedBytes += batch.used;
+    stats.commits++;
+    stats.lastCommitMs = elapsedMs;
+    stats.maxCommitMs = Math.max(stats.maxCommitMs, elapsedMs);
+    if (batch.buf.length === this.limits.maxBatchBytes && this.spare.length < SPARE_BATCH_BUFFERS) this.spare.push(batch.buf);
+    batch.resolve();
+    this.onCommit();
+  }
+
+  /** A write or fsync failed: every queued record is rejected, and every later append. */
+  private fail(operation: string, err: unknown): void {
+    this.failure = new OutboxDiskError(operation, err);
+    const failed = this.queue;
+    this.queue = [];
+    this.pendingBytes = 0;
+    this.pendingRecords = 0;
+    this.clearTimer();
+    for (const batch of failed) {
+      this.stats.rejectedRecords += batch.records;
+      batch.reject(this.failure);
+    }
+    this.onCommit();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,27 @@
+// Named limits and defaults of the durable outbox. Every number the outbox uses lives here, units last.
+
+export const OUTBOX_DEFAULTS = {
+  /** Longest time a record waits in memory before its group's write + fsync starts. */
+  commitWindowMs: 2,
+  /** A segment file rotates before a record would take it past this size. */
+  segmentBytes: 64 * 1024 * 1024,
+  /** The largest record append accepts (the payload, without its 8-byte frame header). */
+  maxRecordBytes: 1024 * 1024,
+  /** A group (one write + fsync) is sealed at this size and committed at once. */
+  maxBatchBytes: 4 * 1024 * 1024,
+  /** Bytes appended but not yet fsync'd above which append rejects at once (OutboxOverloadedError). */
+  maxPendingBytes: 32 * 1024 * 1024,
+  /** Bytes not yet fsync'd at or above which healthy() turns false (the server sheds new requests). */
+  shedAtPendingBytes: 16 * 1024 * 1024,
+  /** A commit (write + fsync) in flight for longer than this makes healthy() false until it ends. */
+  slowCommitMs: 50,
+  /** Bytes a reader or the recovery scan reads from a segment file per read call. */
+  readChunkBytes: 1024 * 1024,
+} as const;
+
+/** Batch buffers kept for reuse after their commit (each maxBatchBytes large). */
+export const SPARE_BATCH_BUFFERS = 2;
+/** Records a reader returns per read() unless told otherwise. */
+export const DEFAULT_READ_RECORDS = 1024;
+/** Consumer names: what may appear in the checkpoint file. */
+export const CONSUMER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;

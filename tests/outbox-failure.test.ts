@@ -1,0 +1,153 @@
+// A failing or slow disk, injected under the outbox: appends reject quickly with typed errors,
+// healthy() turns false (the server sheds with no-bid), and nothing unacknowledged becomes visible.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  nodeIo, Outbox, OutboxClosedError, OutboxDiskError, OutboxError, OutboxOverloadedError, type OutboxIo,
+} from "../src/audit/outbox/index.ts";
+
+/** How fast a refused append must reject: no waiting for a window or the disk (it is a microtask). */
+const FAST_REJECT_MS = 10;
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "outbox-fail-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
+
+/** node:fs whose fsync or write can be switched to fail, or to hang until released. */
+function faultyIo() {
+  const base = nodeIo();
+  const faults = { fsync: null as string | null, write: null as string | null, hold: false, release: () => {} };
+  const io: OutboxIo = {
+    ...base,
+    fsync: async (fd) => {
+      if (faults.hold) await new Promise<void>((resolve) => (faults.release = resolve));
+      if (faults.fsync) throw errno(faults.fsync);
+      return base.fsync(fd);
+    },
+    write: async (fd, buf, offset, length, position) => {
+      if (faults.write) throw errno(faults.write);
+      return base.write(fd, buf, offset, length, position);
+    },
+  };
+  return { io, faults };
+}
+
+async function timeToReject(promise: Promise<void>): Promise<{ error: unknown; ms: number }> {
+  const started = performance.now();
+  const error = await promise.then(() => null, (err: unknown) => err);
+  return { error, ms: performance.now() - started };
+}
+
+describe("disk failure and back-pressure", () => {
+  test("an fsync error (EIO) rejects the group with OutboxDiskError; later appends reject at once", async () => {
+    const { io, faults } = faultyIo();
+    const outbox = await Outbox.open({ dir: tempDir(), io });
+    await outbox.append("durable");
+    const committed = outbox.committedPosition();
+    faults.fsync = "EIO";
+    const inFlight = await Promise.all(Array.from({ length: 10 }, (_, i) => outbox.append(`lost-${i}`).catch((e: unknown) => e)));
+    for (const err of inFlight) expect(err).toBeInstanceOf(OutboxDiskError);
+    expect((inFlight[0] as OutboxDiskError).operation).toBe("fsync");
+    expect(outbox.healthy()).toBe(false);
+    expect(outbox.state()).toBe("failed");
+    expect(outbox.committedPosition()).toEqual(committed); // readers never see the unsynced group
+
+    faults.fsync = null; // even if the disk comes back: after a failed fsync nothing is trusted until reopen
+    const { error, ms } = await timeToReject(outbox.append("after"));
+    expect(error).toBeInstanceOf(OutboxDiskError);
+    expect((error as OutboxError).code).toBe("OUTBOX_DISK_FAILED");
+    expect(ms).toBeLessThan(FAST_REJECT_MS);
+    await outbox.close();
+
+    const reopened = await Outbox.open({ dir: outbox.dir });
+    const first = (await reopened.reader().read())[0]!;
+    expect(new TextDecoder().decode(first.data)).toBe("durable");
+    expect(reopened.healthy()).toBe(true);
+    await reopened.append("works again");
+    await reopened.close();
+  });
+
+  test("a write error (ENOSPC, disk full) fails the outbox the same way", async () => {
+    const { io, faults } = faultyIo();
+    const outbox = await Outbox.open({ dir: tempDir(), io });
+    faults.write = "ENOSPC";
+    const err = await outbox.append("no room").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutboxDiskError);
+    expect((err as OutboxDiskError).operation).toBe("write");
+    expect(String((err as Error).message)).toContain("ENOSPC");
+    expect(outbox.healthy()).toBe(false);
+    await outbox.close();
+  });
+
+  test("a commit slower than slowCommitMs makes healthy() false while it lasts", async () => {
+    const { io, faults } = faultyIo();
+    const slowCommitMs = 50;
+    const outbox = await Outbox.open({ dir: tempDir(), io, slowCommitMs, commitWindowMs: 0 });
+    faults.hold = true;
+    const slow = outbox.append("slow disk"); // window 0: its commit starts now and hangs in fsync
+    expect(outbox.healthy()).toBe(true); // in flight, not yet slow
+    await Bun.sleep(slowCommitMs * 2);
+    expect(outbox.state()).toBe("slow");
+    expect(outbox.healthy()).toBe(false);
+    faults.hold = false;
+    faults.release();
+    await slow;
+    expect(outbox.healthy()).toBe(true);
+    await outbox.close();
+  });
+
+  test("the queue bound: past shedAtPendingBytes unhealthy, past maxPendingBytes rejected at once", async () => {
+    const { io, faults } = faultyIo();
+    const maxPendingBytes = 64 * 1024;
+    const shedAtPendingBytes = 32 * 1024;
+    const outbox = await Outbox.open({ dir: tempDir(), io, maxPendingBytes, shedAtPendingBytes, maxRecordBytes: 4096, commitWindowMs: 0 });
+    faults.hold = true; // the disk stalls: nothing commits
+    const record = "k".repeat(1000);
+    const accepted: Promise<void>[] = [];
+    let refusal: Promise<void> | null = null;
+    for (let i = 0; i < 100 && refusal === null; i++) {
+      const rejectedBefore = outbox.stats().rejectedRecords;
+      const appended = outbox.append(record);
+      if (outbox.stats().rejectedRecords > rejectedBefore) refusal = appended;
+      else accepted.push(appended);
+    }
+    expect(refusal).not.toBeNull();
+    const { error, ms } = await timeToReject(refusal!);
+    expect(error).toBeInstanceOf(OutboxOverloadedError);
+    expect((error as OutboxError).code).toBe("OUTBOX_OVERLOADED");
+    expect(ms).toBeLessThan(FAST_REJECT_MS);
+    expect(outbox.pendingBytes).toBeLessThanOrEqual(maxPendingBytes);
+    expect(outbox.pendingBytes).toBeGreaterThan(maxPendingBytes - 1008);
+    expect(outbox.queueDepth).toBe(accepted.length);
+    expect(outbox.state()).toBe("overloaded");
+    expect(outbox.healthy()).toBe(false);
+
+    faults.hold = false;
+    faults.release();
+    await Promise.all(accepted); // everything accepted is committed once the disk comes back
+    expect(outbox.pendingBytes).toBe(0);
+    expect(outbox.healthy()).toBe(true);
+    await outbox.close();
+  });
+
+  test("after close, append rejects with OutboxClosedError; close commits what was queued", async () => {
+    const dir = tempDir();
+    const outbox = await Outbox.open({ dir, commitWindowMs: 50 });
+    const queued = outbox.append("queued before close");
+    await outbox.close();
+    await queued;
+    await expect(outbox.append("late")).rejects.toBeInstanceOf(OutboxClosedError);
+    const reopened = await Outbox.open({ dir });
+    expect(reopened.recovery.activeRecords).toBe(1);
+    await reopened.close();
+  });
+});

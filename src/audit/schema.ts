@@ -6,7 +6,7 @@
 // `user_id_hash`, a keyed hash); a field that does not apply is null, never absent; adding a field
 // is a new minor shape of the same version, renaming or retyping one is a new `event_version`.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 
 export const EVENT_VERSION = 1;
 
@@ -118,15 +118,15 @@ export type InvalidRequestEvent = Static<typeof InvalidRequestEvent>;
 export type NoticeEvent = Static<typeof NoticeEvent>;
 export type AuditEvent = BidRequestEvent | DspResponseEvent | BidEvent | AuctionResultEvent | InvalidRequestEvent | NoticeEvent;
 
-const checkers = Object.fromEntries(
-  Object.entries(AUDIT_EVENT_SCHEMAS).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
-) as Record<AuditEventType, ReturnType<typeof TypeCompiler.Compile>>;
+const checkers = new Map<string, TypeCheck<TSchema>>(
+  Object.entries(AUDIT_EVENT_SCHEMAS).map(([type, schema]): [string, TypeCheck<TSchema>] => [type, TypeCompiler.Compile(schema as TSchema)]),
+);
 
 /** Validates an event read back from the outbox or Kafka; returns a reason or null. */
 export function auditEventProblem(value: unknown): string | null {
   const type = (value as { event_type?: unknown } | null)?.event_type;
-  if (typeof type !== "string" || !(type in checkers)) return `unknown event_type ${JSON.stringify(type)}`;
-  const checker = checkers[type as AuditEventType];
+  const checker = typeof type === "string" ? checkers.get(type) : undefined;
+  if (checker === undefined) return `unknown event_type ${JSON.stringify(type)}`;
   if (checker.Check(value)) return null;
   const first = checker.Errors(value).First();
   return first ? `${type}${first.path}: ${first.message}` : `${type}: invalid`;

@@ -3,6 +3,12 @@
 // against the campaign's budget slot in shared memory. A winner that cannot afford its cost is
 // marked FLAG_NO_BUDGET and the imp is auctioned again without it, so the next bid may win.
 //
+// Frequency caps (freqcap.ts), for the request's user key: before each imp's auction every bid
+// whose campaign is capped for the user is marked FLAG_FREQ_CAPPED (ineligible, so it neither wins
+// nor sets the second price); the winner's impression is then counted with an atomic take (a race
+// lost to another worker marks it capped and the imp is auctioned again), and released again if
+// its budget then refuses the cost. Count and budget reservation happen in this one call.
+//
 // Layout: see layout.ts. All money is integer micros; CPM prices are per thousand impressions.
 
 import {
@@ -11,7 +17,9 @@ import {
   BIDS_OFF, BID_BYTES, BID_PRICE_OFF, BID_SLOT_OFF, BID_FLAGS_OFF,
   RESULTS_OFF, RESULT_BYTES, RESULT_WINNER_OFF, RESULT_BUDGET_SKIPS_OFF, RESULT_PRICE_OFF,
   RESULT_COST_OFF, FLAG_NO_BUDGET, PRICE_INCREMENT_MICROS, STATIC_END,
+  CAP_OK, CAP_CAPPED, CAP_NO_ROOM, CAP_MODE_OFF, CAP_MODE_KEY, CAP_MODE_DENY, FLAG_FREQ_CAPPED, FLAG_FREQ_NO_ROOM,
 } from "./layout";
+import { capCheck, capHasRules, capRelease, capTake } from "./freqcap";
 
 export const STATIC_END_BYTES: i32 = STATIC_END;
 
@@ -43,17 +51,21 @@ export function reserve(slot: i32, cost: i64): bool {
   return false;
 }
 
-/** Runs the auction of every imp in the scratch area at `scratch`; returns the number of imps won. */
-export function runAuction(scratch: i32, impCount: i32): i32 {
+/**
+ * Runs the auction of every imp in the scratch area at `scratch`; returns the number of imps won.
+ * `userKey`, `nowSec` (unix s) and `capMode` (CAP_MODE_*) apply the frequency caps.
+ */
+export function runAuction(scratch: i32, impCount: i32, userKey: i64, nowSec: u32, capMode: i32): i32 {
   assert(impCount >= 0 && impCount <= MAX_IMPS, "impCount out of range");
+  assert(capMode >= CAP_MODE_OFF && capMode <= CAP_MODE_DENY, "capMode out of range");
   let won = 0;
   for (let i = 0; i < impCount; i++) {
-    if (auctionImp(<usize>scratch, i)) won++;
+    if (auctionImp(<usize>scratch, i, userKey, nowSec, capMode)) won++;
   }
   return won;
 }
 
-function auctionImp(scratch: usize, imp: i32): bool {
+function auctionImp(scratch: usize, imp: i32, userKey: i64, nowSec: u32, capMode: i32): bool {
   const impAt = scratch + <usize>(imp * IMP_BYTES);
   const floor = load<i64>(impAt, IMP_FLOOR_OFF);
   const at = load<i32>(impAt, IMP_AT_OFF);
@@ -62,6 +74,7 @@ function auctionImp(scratch: usize, imp: i32): bool {
   assert(first >= 0 && count >= 0 && first + count <= MAX_BIDS, "bid range out of bounds");
   const resultAt = scratch + <usize>(RESULTS_OFF + imp * RESULT_BYTES);
   let budgetSkips = 0;
+  if (capMode != CAP_MODE_OFF) markCapped(scratch, first, count, floor, userKey, nowSec, capMode);
   while (true) {
     const winner = bestBid(scratch, first, count, floor);
     if (winner < 0) break;
@@ -69,15 +82,42 @@ function auctionImp(scratch: usize, imp: i32): bool {
     const bidPrice = load<i64>(bidAt, BID_PRICE_OFF);
     const price = at == 1 ? bidPrice : secondPrice(scratch, first, count, floor, winner, bidPrice);
     const cost = costOf(price);
-    if (reserve(load<i32>(bidAt, BID_SLOT_OFF), cost)) {
+    const slot = load<i32>(bidAt, BID_SLOT_OFF);
+    if (capMode == CAP_MODE_KEY) {
+      const taken = capTake(userKey, slot, nowSec);
+      if (taken != CAP_OK) {
+        flagCapped(bidAt, taken);
+        continue;
+      }
+    }
+    if (reserve(slot, cost)) {
       writeResult(resultAt, winner, budgetSkips, price, cost);
       return true;
     }
+    if (capMode == CAP_MODE_KEY) capRelease(userKey, slot, nowSec);
     store<i32>(bidAt, load<i32>(bidAt, BID_FLAGS_OFF) | FLAG_NO_BUDGET, BID_FLAGS_OFF);
     budgetSkips++;
   }
   writeResult(resultAt, -1, budgetSkips, 0, 0);
   return false;
+}
+
+/** Marks every otherwise eligible bid (unflagged, at or above the floor) whose campaign is capped. */
+function markCapped(scratch: usize, first: i32, count: i32, floor: i64, userKey: i64, nowSec: u32, capMode: i32): void {
+  for (let b = first; b < first + count; b++) {
+    const bidAt = scratch + <usize>(BIDS_OFF + b * BID_BYTES);
+    if (load<i32>(bidAt, BID_FLAGS_OFF) != 0 || load<i64>(bidAt, BID_PRICE_OFF) < floor) continue;
+    const slot = load<i32>(bidAt, BID_SLOT_OFF);
+    if (!capHasRules(slot)) continue;
+    const verdict = capMode == CAP_MODE_DENY ? CAP_CAPPED : capCheck(userKey, slot, nowSec);
+    if (verdict != CAP_OK) flagCapped(bidAt, verdict);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function flagCapped(bidAt: usize, verdict: i32): void {
+  const flags = FLAG_FREQ_CAPPED | (verdict == CAP_NO_ROOM ? FLAG_FREQ_NO_ROOM : 0);
+  store<i32>(bidAt, load<i32>(bidAt, BID_FLAGS_OFF) | flags, BID_FLAGS_OFF);
 }
 
 /** Index of the highest eligible bid at or above the floor; the lowest index wins a tie; -1 if none. */

@@ -6,6 +6,8 @@ import { createSharedMemory, layout as L } from "./memory.ts";
 import { loadWasmKernel, referenceKernel, type AuctionKernel } from "./kernel.ts";
 import { AuctionScratch } from "./scratch.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
+import { FreqCapTable } from "../freqcap/table.ts";
+import { tableBytes } from "../freqcap/testing.ts";
 
 beforeAll(() => void buildWasm());
 
@@ -20,7 +22,7 @@ function setup(factory: Factory, budgets: number[] = [1_000_000_000, 1_000_000_0
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
   budgets.forEach((micros, slot) => budget.reset(slot, micros));
-  return { kernel: factory(memory), scratch: new AuctionScratch(memory, 0), budget };
+  return { kernel: factory(memory), scratch: new AuctionScratch(memory, 0), budget, memory };
 }
 
 for (const [name, factory] of Object.entries(KERNELS)) {
@@ -129,10 +131,18 @@ describe("differential: WASM debug and release agree with the TS reference", () 
     };
   }
 
-  test(`${AUCTIONS} random auctions: identical winners, prices, costs, flags and budgets`, () => {
+  test(`${AUCTIONS} random auctions with frequency caps: identical winners, prices, costs, flags, budgets and cap tables`, () => {
     const CAMPAIGNS = 12;
     const rng = mulberry32(20261204);
-    const sides = Object.values(KERNELS).map((factory) => setup(factory, new Array(CAMPAIGNS).fill(0)));
+    const sides = Object.values(KERNELS).map((factory) => {
+      const side = setup(factory, new Array(CAMPAIGNS).fill(0));
+      const table = new FreqCapTable(side.memory);
+      for (let slot = 0; slot < CAMPAIGNS; slot += 2) table.setRules(slot, slot % 4 === 0 ? [{ max: 2, windowSec: 120 }] : [{ max: 1, windowSec: 30 }, { max: 5, windowSec: 900 }]);
+      return side;
+    });
+    const users = Array.from({ length: 64 }, (_, u) => BigInt.asIntN(64, BigInt(u + 1) * 0x2545f4914f6cdd1dn));
+    let nowSec = 1_760_000_000;
+    let capped = 0;
     const budgets = Array.from({ length: CAMPAIGNS }, (_, c) => (c < 4 ? 20_000 : 2_000_000_000));
     for (const side of sides) budgets.forEach((b, slot) => side.budget.reset(slot, b));
     const pick = (n: number) => Math.floor(rng() * n);
@@ -150,8 +160,12 @@ describe("differential: WASM debug and release agree with the TS reference", () 
         }
         spec.push({ floor: rng() < 0.3 ? 0 : pick(3_000_000), at: rng() < 0.3 ? 1 : 2, bids });
       }
+      nowSec += pick(4);
+      const capMode = rng() < 0.8 ? L.CAP_MODE_KEY : rng() < 0.5 ? L.CAP_MODE_DENY : L.CAP_MODE_OFF;
+      const userKey = capMode === L.CAP_MODE_KEY ? users[pick(users.length)]! : 0n;
       const outcomes = sides.map(({ kernel, scratch }) => {
         scratch.reset();
+        scratch.setCaps(userKey, nowSec, capMode);
         for (const imp of spec) {
           scratch.beginImp(imp.floor, imp.at);
           for (const [price, slot, flags] of imp.bids) scratch.addBid(price, slot, flags);
@@ -165,7 +179,8 @@ describe("differential: WASM debug and release agree with the TS reference", () 
       if (outcomes[0] !== outcomes[1] || outcomes[0] !== outcomes[2]) {
         throw new Error(`auction ${a} differs:\n${outcomes.join("\n")}\nspec ${JSON.stringify(spec)}`);
       }
-      const [wins, perImp] = JSON.parse(outcomes[0]!) as [number, number[][]];
+      const [wins, perImp, flags] = JSON.parse(outcomes[0]!) as [number, number[][], number[]];
+      capped += flags.filter((f) => (f & L.FLAG_FREQ_CAPPED) !== 0).length;
       won += wins;
       skipped += perImp.reduce((n, r) => n + (r[3] as number), 0);
       if (a % 10_000 === 0) for (let s = 0; s < CAMPAIGNS; s++) if (s % 3 === 0) sides.forEach((side) => side.budget.reset(s, budgets[s]!));
@@ -175,8 +190,11 @@ describe("differential: WASM debug and release agree with the TS reference", () 
       expect(books[1]).toEqual(books[0]!);
       expect(books[2]).toEqual(books[0]!);
     }
+    expect(tableBytes(sides[0]!.memory).equals(tableBytes(sides[2]!.memory))).toBe(true);
+    expect(tableBytes(sides[1]!.memory).equals(tableBytes(sides[2]!.memory))).toBe(true);
     // The random mix must exercise the interesting paths, or the comparison proves little.
     expect(won).toBeGreaterThan(AUCTIONS);
     expect(skipped).toBeGreaterThan(1_000);
+    expect(capped).toBeGreaterThan(10_000);
   }, 120_000);
 });

@@ -1,6 +1,8 @@
 // Writes one request's auction inputs into a worker's scratch area and reads the results back.
 // Bids must be added imp by imp (beginImp, addBid..., then the next beginImp), as the kernel
 // expects each imp's bids to be contiguous. Reused for every auction: it allocates nothing.
+// The request's frequency-cap inputs (user key, time, mode) travel with it as call arguments;
+// reset() turns caps off, setCaps() turns them on for one request.
 import { layout as L, readI64, scratchOffset, writeI64 } from "./memory.ts";
 import type { AuctionKernel } from "./kernel.ts";
 
@@ -9,6 +11,9 @@ export class AuctionScratch {
   private readonly i32: Int32Array;
   private imps = 0;
   private bids = 0;
+  private userKey = 0n;
+  private nowSec = 0;
+  private capMode: number = L.CAP_MODE_OFF;
 
   constructor(memory: WebAssembly.Memory, workerIndex: number) {
     this.base = scratchOffset(workerIndex);
@@ -22,6 +27,18 @@ export class AuctionScratch {
   reset(): void {
     this.imps = 0;
     this.bids = 0;
+    this.userKey = 0n;
+    this.nowSec = 0;
+    this.capMode = L.CAP_MODE_OFF;
+  }
+
+  /** Frequency caps for this request: `capMode` CAP_MODE_KEY with the user's key, or _OFF / _DENY without. */
+  setCaps(userKey: bigint, nowSec: number, capMode: number): void {
+    if (!(Number.isInteger(nowSec) && nowSec >= 0 && nowSec <= 0xffffffff)) throw new RangeError(`nowSec ${nowSec}`);
+    if (capMode !== L.CAP_MODE_OFF && capMode !== L.CAP_MODE_KEY && capMode !== L.CAP_MODE_DENY) throw new RangeError(`capMode ${capMode}`);
+    this.userKey = userKey;
+    this.nowSec = nowSec;
+    this.capMode = capMode;
   }
 
   /** Starts the next imp; returns its index. `at` 1 is first price, anything else second price. */
@@ -49,7 +66,7 @@ export class AuctionScratch {
   }
 
   run(kernel: AuctionKernel): number {
-    return kernel.runAuction(this.base, this.imps);
+    return kernel.runAuction(this.base, this.imps, this.userKey, this.nowSec, this.capMode);
   }
 
   /** Winning bid index for imp `imp`, or -1. */

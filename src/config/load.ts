@@ -10,11 +10,21 @@ import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
-export interface CampaignSettings { id: string; advertiserId: string; dailyBudgetMicros: number; currency: "USD"; slot: number }
+export interface FrequencyCapSettings { max: number; windowSec: number }
+export interface CampaignSettings {
+  id: string; advertiserId: string; dailyBudgetMicros: number; currency: "USD"; slot: number;
+  /** In config order (cap i is table window i); [] = uncapped. */
+  frequencyCaps: FrequencyCapSettings[];
+}
+/** Frequency caps for a request with no user key: "deny" = capped campaigns do not bid. */
+export type FrequencyCapNoKey = "allow" | "deny";
 
 export interface TmaxConfig {
   server: { port: number; host: string; workers: number; maxBodyBytes: number };
-  auction: { dspTimeoutMs: number; networkBufferMs: number; responseReserveMs: number; minDspTimeoutMs: number; defaultTmaxMs: number; maxImps: number };
+  auction: {
+    dspTimeoutMs: number; networkBufferMs: number; responseReserveMs: number; minDspTimeoutMs: number; defaultTmaxMs: number; maxImps: number;
+    frequencyCapNoKey: FrequencyCapNoKey;
+  };
   breaker: { failureThreshold: number; openMs: number; halfOpenSuccesses: number };
   dsps: DspSettings[];
   campaigns: CampaignSettings[];
@@ -59,6 +69,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       minDspTimeoutMs: file.auction?.minDspTimeoutMs ?? 10,
       defaultTmaxMs: file.auction?.defaultTmaxMs ?? 100,
       maxImps: file.auction?.maxImps ?? 10,
+      frequencyCapNoKey: file.auction?.frequencyCapNoKey ?? "deny",
     },
     breaker: {
       failureThreshold: file.breaker?.failureThreshold ?? 5,
@@ -84,7 +95,18 @@ function dspSettings(d: ConfigFile["dsps"][number], i: number, dspTimeoutMs: num
 function campaignSettings(c: ConfigFile["campaigns"][number], i: number): CampaignSettings {
   const micros = decimalToMicros(c.dailyBudget);
   if (micros === null) throw new ConfigError(`campaigns[${i}].dailyBudget`, "must be a non-negative decimal amount with at most 6 decimal places");
-  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i };
+  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i) };
+}
+
+/** Two caps with one window length would share one count in a remote store: refused. */
+function frequencyCaps(c: ConfigFile["campaigns"][number], i: number): FrequencyCapSettings[] {
+  const caps = (c.frequencyCaps ?? []).map((cap) => ({ max: cap.max, windowSec: cap.windowSec }));
+  caps.forEach((cap, k) => {
+    if (caps.findIndex((other) => other.windowSec === cap.windowSec) !== k) {
+      throw new ConfigError(`campaigns[${i}].frequencyCaps[${k}].windowSec`, `duplicate window (${cap.windowSec} s): one cap per window length`);
+    }
+  });
+  return caps;
 }
 
 function isHttpUrl(text: string): boolean {

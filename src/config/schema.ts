@@ -2,6 +2,7 @@
 // fields, never rename these. Defaults are applied by load.ts; limits are named in limits.ts.
 import { Type, type Static } from "@sinclair/typebox";
 import { LIMITS } from "./limits.ts";
+import { layout } from "../auction/memory.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -14,12 +15,19 @@ export const DspConfig = Type.Object({
   maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxConnectionsPerDsp })),
 }, { additionalProperties: false });
 
+/** At most `max` impressions per user within a window of `windowSec` seconds from the first one. */
+export const FrequencyCapConfig = Type.Object({
+  max: Type.Integer({ minimum: 1, maximum: layout.FREQCAP_MAX_COUNT }),
+  windowSec: Type.Integer({ minimum: 1, maximum: layout.FREQCAP_MAX_WINDOW_SEC }),
+}, { additionalProperties: false });
+
 export const CampaignConfig = Type.Object({
   id: Id,
   advertiserId: Id,
   // Any number or string here; load.ts refuses negatives and more than 6 decimals with one clear reason.
   dailyBudget: Type.Union([Type.Number(), Type.String()]),
   currency: Type.Literal("USD"),
+  frequencyCaps: Type.Optional(Type.Array(FrequencyCapConfig, { maxItems: layout.FREQCAP_WINDOWS })),
 }, { additionalProperties: false });
 
 export const ConfigFile = Type.Object({
@@ -36,6 +44,7 @@ export const ConfigFile = Type.Object({
     minDspTimeoutMs: Type.Optional(Ms(1000)),
     defaultTmaxMs: Type.Optional(Ms(10_000)),
     maxImps: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxImps })),
+    frequencyCapNoKey: Type.Optional(Type.Union([Type.Literal("allow"), Type.Literal("deny")])),
   }, { additionalProperties: false })),
   breaker: Type.Optional(Type.Object({
     failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),

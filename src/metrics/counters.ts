@@ -15,7 +15,7 @@ export type BidRejection = (typeof BID_REJECTIONS)[number];
 export const BID_BLOCKS = ["badv", "bcat"] as const;
 export type BidBlock = (typeof BID_BLOCKS)[number];
 
-const enum Fixed { WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, Count }
+const enum Fixed { WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, BidsCappedTotal, CapNoRoomTotal, Count }
 
 export class CounterLayout {
   readonly requestsAt = Fixed.Count;
@@ -67,6 +67,11 @@ export class WorkerCounters {
   budgetSkips(count: number): void {
     this.row[Fixed.BudgetSkipsTotal]! += count;
   }
+  /** Bids made ineligible by frequency caps; `noRoom` of them because the cap table was full. */
+  bidsCapped(count: number, noRoom: number): void {
+    this.row[Fixed.BidsCappedTotal]! += count;
+    this.row[Fixed.CapNoRoomTotal]! += noRoom;
+  }
   markReady(): void {
     this.row[Fixed.WorkersReady] = 1;
   }
@@ -110,6 +115,8 @@ export class CounterReader {
   wins(): number { return this.sum(Fixed.WinsTotal); }
   reservedMicros(): number { return this.sum(Fixed.ReservedMicrosTotal); }
   budgetSkips(): number { return this.sum(Fixed.BudgetSkipsTotal); }
+  bidsCapped(): number { return this.sum(Fixed.BidsCappedTotal); }
+  capNoRoom(): number { return this.sum(Fixed.CapNoRoomTotal); }
   workersReady(): number { return this.sum(Fixed.WorkersReady); }
   private dspBase(dsp: number): number {
     return this.layout.dspAt + dsp * this.layout.perDsp;

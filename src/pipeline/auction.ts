@@ -1,6 +1,6 @@
 // One auction, top down. Each line is a stage; each stage lives in its own module.
-//   intake -> deadline -> fan-out -> collect -> decide (WASM: floors, brand safety, price, budget)
-//   -> respond -> audit (before the answer leaves)
+//   intake -> deadline -> fan-out -> collect -> decide (WASM: floors, brand safety, frequency caps,
+//   price, budget) -> cap increments to the sink, if any -> respond -> audit (before the answer leaves)
 import { NBR } from "../openrtb/nbr.ts";
 import { validateBidRequest } from "../openrtb/validate.ts";
 import type { BidRequest } from "../openrtb/request.ts";
@@ -10,6 +10,7 @@ import { decide, type Decision } from "./decide.ts";
 import { bidAnswer, noBidAnswer } from "./respond.ts";
 import { auctionEvent, invalidRequestEvent } from "../audit/events.ts";
 import { LIMITS } from "../config/limits.ts";
+import { reportCapIncrements } from "../freqcap/request.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import type { DspReply } from "../dsp/fanout.ts";
 
@@ -27,8 +28,9 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP
   const collected = collectBids(ctx, replies, answerContext(ctx, req));
   const decision: Decision = replies.length === 0
-    ? { wins: [], noBidReason: windowMs >= settings.minDspTimeoutMs ? "no_dsps" : "deadline_too_short", budgetSkips: 0 }
+    ? { wins: [], noBidReason: windowMs >= settings.minDspTimeoutMs ? "no_dsps" : "deadline_too_short", budgetSkips: 0, cappedBids: 0, capIncrements: [] }
     : decide(ctx, req, collected);
+  reportCapIncrements(ctx.capSink, decision.capIncrements);
   const answer = decision.noBidReason === null
     ? bidAnswer(ctx, req, decision.wins)
     : noBidAnswer(decision.noBidReason, NBR.unknownError);

@@ -5,6 +5,8 @@ import type { AuctionScratch } from "../auction/scratch.ts";
 import type { DspFanout } from "../dsp/fanout.ts";
 import type { WorkerCounters } from "../metrics/counters.ts";
 import type { AuditLog } from "../audit/local-log.ts";
+import type { CapIncrementSink } from "../freqcap/request.ts";
+import type { LocalCaps } from "../freqcap/local.ts";
 
 export interface WorkerContext {
   config: TmaxConfig;
@@ -16,6 +18,10 @@ export interface WorkerContext {
   audit: AuditLog;
   campaignSlotById: Map<string, number>;
   campaignBySlot: CampaignSettings[];
+  /** The machine-local frequency-cap table (seeding from a remote store, finding local misses). */
+  localCaps: LocalCaps;
+  /** Receives each auction's frequency-cap increments (a remote store's write-behind); none embedded. */
+  capSink?: CapIncrementSink;
 }
 
 /** What the HTTP layer sends back: a status, an optional JSON body, optional headers. */

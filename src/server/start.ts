@@ -2,6 +2,7 @@
 // start `server.workers` workers on one port, and stop them again.
 import { createSharedMemory } from "../auction/memory.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
+import { FreqCapTable } from "../freqcap/table.ts";
 import { CounterLayout, CounterReader } from "../metrics/counters.ts";
 import type { WasmVariant } from "../auction/kernel.ts";
 import type { TmaxConfig } from "../config/load.ts";
@@ -24,6 +25,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
   for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
+  new FreqCapTable(memory).setAllRules(config.campaigns);
   const layout = new CounterLayout(config.dsps.length, config.server.workers);
   const counterBuffer = layout.allocate();
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;

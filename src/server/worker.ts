@@ -3,6 +3,9 @@
 import { loadWasmKernel, type WasmVariant } from "../auction/kernel.ts";
 import { AuctionScratch } from "../auction/scratch.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
+import { loadWasmFreqCap } from "../freqcap/kernel.ts";
+import { FreqCapTable } from "../freqcap/table.ts";
+import { LocalCaps } from "../freqcap/local.ts";
 import { DspFanout } from "../dsp/fanout.ts";
 import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counters.ts";
 import { buildRegistry } from "../metrics/exposition.ts";
@@ -41,6 +44,7 @@ export function startWorker(init: WorkerInit) {
     audit: openAuditLog(config.audit.dir, workerIndex),
     campaignSlotById: new Map(config.campaigns.map((c) => [c.id, c.slot])),
     campaignBySlot: config.campaigns,
+    localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
   };
   const registry = buildRegistry(config, reader, budget);
   const app = buildApp(ctx, {

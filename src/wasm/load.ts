@@ -11,7 +11,22 @@ export type WasmVariant = "debug" | "release";
 export interface TmaxWasm {
   readonly variant: WasmVariant;
   heapBase(): number;
-  runAuction(scratch: number, impCount: number): number;
+  /** userKey: the request's user key hash (i64), nowSec: unix seconds, capMode: layout CAP_MODE_*. */
+  runAuction(scratch: number, impCount: number, userKey: bigint, nowSec: number, capMode: number): number;
+  // Frequency caps (assembly/freqcap.ts); bool results come back as 0/1, u32 seconds as i32.
+  capEntryKey(userKey: bigint, slot: number): bigint;
+  capHasRules(slot: number): number;
+  capCheck(userKey: bigint, slot: number, nowSec: number): number;
+  capTake(userKey: bigint, slot: number, nowSec: number): number;
+  capRelease(userKey: bigint, slot: number, nowSec: number): void;
+  capCount(userKey: bigint, slot: number, window: number, nowSec: number): number;
+  capWindowEnd(userKey: bigint, slot: number, window: number, nowSec: number): number;
+  capHasEntry(userKey: bigint, slot: number): number;
+  capSeedWindow(userKey: bigint, slot: number, window: number, count: number, endSec: number, nowSec: number): number;
+  /** Probabilities of the rows in the GBDT row buffer at byte offset `rows` into its score slots. */
+  gbdtScore(rows: number, rowCount: number, featureCount: number): void;
+  /** Same as gbdtScore, but writes each row's raw margin (log-odds). */
+  gbdtMargin(rows: number, rowCount: number, featureCount: number): void;
 }
 
 const wasmDir = join(import.meta.dir, "..", "..", "wasm");

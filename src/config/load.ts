@@ -29,6 +29,8 @@ export interface TmaxConfig {
   dsps: DspSettings[];
   campaigns: CampaignSettings[];
   audit: { dir: string };
+  /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
+  frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -79,6 +81,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     dsps: file.dsps.map((d, i) => dspSettings(d, i, file.auction?.dspTimeoutMs ?? 70)),
     campaigns: file.campaigns.map((c, i) => campaignSettings(c, i)),
     audit: { dir: file.audit?.dir ?? "./data" },
+    frequencyCapStore: capStoreSettings(file.frequencyCapStore),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");
@@ -107,6 +110,12 @@ function frequencyCaps(c: ConfigFile["campaigns"][number], i: number): Frequency
     }
   });
   return caps;
+}
+
+function capStoreSettings(store: ConfigFile["frequencyCapStore"]): TmaxConfig["frequencyCapStore"] {
+  if (store === undefined) return null;
+  if (!/^rediss?:\/\/[^/\s]+/.test(store.redisUrl)) throw new ConfigError("frequencyCapStore.redisUrl", "must be a redis:// URL");
+  return { redisUrl: store.redisUrl, flushMs: store.flushMs ?? 50, fetchTimeoutMs: store.fetchTimeoutMs ?? 5 };
 }
 
 function isHttpUrl(text: string): boolean {

@@ -56,6 +56,11 @@ export const ConfigFile = Type.Object({
   audit: Type.Optional(Type.Object({
     dir: Type.Optional(Type.String({ minLength: 1 })),
   }, { additionalProperties: false })),
+  frequencyCapStore: Type.Optional(Type.Object({
+    redisUrl: Type.String({ minLength: 1 }),
+    flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export type ConfigFile = Static<typeof ConfigFile>;

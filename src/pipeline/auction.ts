@@ -1,6 +1,7 @@
 // One auction, top down. Each line is a stage; each stage lives in its own module.
-//   intake -> deadline -> fan-out -> collect -> decide (WASM: floors, brand safety, frequency caps,
-//   price, budget) -> cap increments to the sink, if any -> respond -> audit (before the answer leaves)
+//   intake -> deadline -> fan-out -> collect -> [distributed: merge other pods' cap counts]
+//   -> decide (WASM: floors, brand safety, frequency caps, price, budget)
+//   -> cap increments to the sink, if any -> respond -> audit (before the answer leaves)
 import { NBR } from "../openrtb/nbr.ts";
 import { validateBidRequest } from "../openrtb/validate.ts";
 import type { BidRequest } from "../openrtb/request.ts";
@@ -11,6 +12,7 @@ import { bidAnswer, noBidAnswer } from "./respond.ts";
 import { auctionEvent, invalidRequestEvent } from "../audit/events.ts";
 import { LIMITS } from "../config/limits.ts";
 import { reportCapIncrements } from "../freqcap/request.ts";
+import { syncRemoteCaps } from "../freqcap/sync.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import type { DspReply } from "../dsp/fanout.ts";
 
@@ -27,6 +29,7 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
     : [];
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP
   const collected = collectBids(ctx, replies, answerContext(ctx, req));
+  if (ctx.remoteCaps) await syncRemoteCaps(ctx.remoteCaps, ctx, req, collected.candidates);
   const decision: Decision = replies.length === 0
     ? { wins: [], noBidReason: windowMs >= settings.minDspTimeoutMs ? "no_dsps" : "deadline_too_short", budgetSkips: 0, cappedBids: 0, capIncrements: [] }
     : decide(ctx, req, collected);

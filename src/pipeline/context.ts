@@ -7,6 +7,7 @@ import type { WorkerCounters } from "../metrics/counters.ts";
 import type { AuditLog } from "../audit/local-log.ts";
 import type { CapIncrementSink } from "../freqcap/request.ts";
 import type { LocalCaps } from "../freqcap/local.ts";
+import type { RemoteCapStore } from "../freqcap/remote.ts";
 
 export interface WorkerContext {
   config: TmaxConfig;
@@ -22,6 +23,8 @@ export interface WorkerContext {
   localCaps: LocalCaps;
   /** Receives each auction's frequency-cap increments (a remote store's write-behind); none embedded. */
   capSink?: CapIncrementSink;
+  /** Distributed caps: where other pods' counts are read before each auction; none embedded. */
+  remoteCaps?: RemoteCapStore;
 }
 
 /** What the HTTP layer sends back: a status, an optional JSON body, optional headers. */

@@ -6,6 +6,8 @@ import { SharedBudget } from "../budget/shared-budget.ts";
 import { loadWasmFreqCap } from "../freqcap/kernel.ts";
 import { FreqCapTable } from "../freqcap/table.ts";
 import { LocalCaps } from "../freqcap/local.ts";
+import { createRedisCapStore } from "../freqcap/remote.ts";
+import { remoteCapSink } from "../freqcap/request.ts";
 import { DspFanout } from "../dsp/fanout.ts";
 import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counters.ts";
 import { buildRegistry } from "../metrics/exposition.ts";
@@ -46,6 +48,13 @@ export function startWorker(init: WorkerInit) {
     campaignBySlot: config.campaigns,
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
   };
+  const capStore = config.frequencyCapStore === null ? null : createRedisCapStore({
+    url: config.frequencyCapStore.redisUrl, flushMs: config.frequencyCapStore.flushMs, timeoutMs: config.frequencyCapStore.fetchTimeoutMs,
+  });
+  if (capStore !== null) {
+    ctx.remoteCaps = capStore;
+    ctx.capSink = remoteCapSink(capStore);
+  }
   const registry = buildRegistry(config, reader, budget);
   const app = buildApp(ctx, {
     ready: () => ({
@@ -60,6 +69,7 @@ export function startWorker(init: WorkerInit) {
     stop: async () => {
       await app.stop();
       ctx.fanout.close();
+      await capStore?.close(); // flushes queued increments first
       ctx.audit.close();
     },
   };

@@ -42,7 +42,12 @@ export function loadWasm(memory: WebAssembly.Memory, variant: WasmVariant): Tmax
   let byVariant = instances.get(memory);
   if (byVariant === undefined) instances.set(memory, (byVariant = new Map()));
   let wasm = byVariant.get(variant);
-  if (wasm === undefined) byVariant.set(variant, (wasm = instantiate(memory, variant)));
+  if (wasm !== undefined) return wasm;
+  // Each build keeps its own static data (e.g. Math.exp's table) at the same low addresses of the
+  // shared memory: a second build instantiated over it would overwrite the first one's.
+  const other = [...byVariant.keys()][0];
+  if (other !== undefined) throw new Error(`wasm: the ${other} build already runs over this memory; one build per memory`);
+  byVariant.set(variant, (wasm = instantiate(memory, variant)));
   return wasm;
 }
 

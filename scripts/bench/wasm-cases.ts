@@ -3,6 +3,10 @@
 import { SharedBudget } from "../../src/budget/shared-budget.ts";
 import { AuctionScratch } from "../../src/auction/scratch.ts";
 import { loadWasmKernel, referenceKernel } from "../../src/auction/kernel.ts";
+import { loadFixture } from "../../src/fraud/gbdt/fixtures.ts";
+import { layout as G, writeModel } from "../../src/fraud/gbdt/model.ts";
+import { loadWasmScorer, referenceScorer } from "../../src/fraud/gbdt/scorer.ts";
+import { FREQCAP_BENCH_CASES } from "../../src/freqcap/bench-cases.ts";
 
 export type Side = "wasm" | "ts";
 
@@ -41,4 +45,23 @@ function auctionCase(): BenchCase {
   };
 }
 
-export const BENCH_CASES: BenchCase[] = [auctionCase()];
+/** The fraud fixture model (100 trees, depth 6, 30 features, XGBoost-trained), 256-row batches. */
+function gbdtCase(): BenchCase {
+  const fixture = loadFixture("fraud");
+  const rows = G.GBDT_MAX_ROWS;
+  return {
+    kernel: "gbdt",
+    op: `${fixture.model.roots.length}-tree model, ${fixture.featureCount} features, per row`,
+    opsPerCall: rows,
+    targetNs: 5_000,
+    setup(memory, side) {
+      writeModel(memory, fixture.model);
+      const scorer = side === "wasm" ? loadWasmScorer(memory, "release", 0) : referenceScorer(fixture.model);
+      const batch = fixture.rows.slice(0, rows * fixture.featureCount);
+      const out = new Float64Array(rows);
+      return () => scorer.scoreBatch(batch, rows, fixture.featureCount, out);
+    },
+  };
+}
+
+export const BENCH_CASES: BenchCase[] = [auctionCase(), ...FREQCAP_BENCH_CASES, gbdtCase()];

@@ -47,9 +47,9 @@ if (import.meta.main) {
   buildWasm();
   const rows = BENCH_CASES.map(measure);
   console.log(`bench:wasm  release build vs plain-TS reference, median of ${ROUNDS} rounds, ns per operation\n`);
-  console.log(`${"kernel".padEnd(10)} ${"operation".padEnd(46)} ${"wasm ns".padStart(10)} ${"ts ns".padStart(10)} ${"ts/wasm".padStart(8)}  verdict`);
+  console.log(`${"kernel".padEnd(10)} ${"operation".padEnd(54)} ${"wasm ns".padStart(10)} ${"ts ns".padStart(10)} ${"ts/wasm".padStart(8)}  verdict`);
   for (const r of rows) {
-    console.log(`${r.kernel.padEnd(10)} ${r.op.padEnd(46)} ${r.wasmNs.toFixed(1).padStart(10)} ${r.tsNs.toFixed(1).padStart(10)} ${(r.tsNs / r.wasmNs).toFixed(2).padStart(8)}  ${verdict(r)}`);
+    console.log(`${r.kernel.padEnd(10)} ${r.op.padEnd(54)} ${r.wasmNs.toFixed(1).padStart(10)} ${r.tsNs.toFixed(1).padStart(10)} ${(r.tsNs / r.wasmNs).toFixed(2).padStart(8)}  ${verdict(r)}`);
   }
   for (const c of BENCH_CASES) if (c.note) console.log(`\nnote (${c.kernel}): ${c.note}`);
   console.log(JSON.stringify({ rows: rows.map((r) => ({ ...r, ratio: r.tsNs / r.wasmNs })) }));

@@ -29,6 +29,8 @@ export interface TmaxConfig {
   dsps: DspSettings[];
   campaigns: CampaignSettings[];
   audit: { dir: string };
+  /** The fraud model: an XGBoost JSON model (binary:logistic), loaded into shared memory at start. */
+  fraud: { modelPath: string | null };
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
 }
@@ -81,6 +83,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     dsps: file.dsps.map((d, i) => dspSettings(d, i, file.auction?.dspTimeoutMs ?? 70)),
     campaigns: file.campaigns.map((c, i) => campaignSettings(c, i)),
     audit: { dir: file.audit?.dir ?? "./data" },
+    fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");

@@ -56,6 +56,9 @@ export const ConfigFile = Type.Object({
   audit: Type.Optional(Type.Object({
     dir: Type.Optional(Type.String({ minLength: 1 })),
   }, { additionalProperties: false })),
+  fraud: Type.Optional(Type.Object({
+    modelPath: Type.Optional(Type.String({ minLength: 1 })),
+  }, { additionalProperties: false })),
   frequencyCapStore: Type.Optional(Type.Object({
     redisUrl: Type.String({ minLength: 1 }),
     flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

@@ -24,7 +24,7 @@ function takeCase(): BenchCase {
     kernel: "freqcap",
     op: "check + take, one impression",
     opsPerCall: 1,
-    targetNs: null,
+    targetNs: 100,
     setup(memory, side) {
       new FreqCapTable(memory).setRules(0, [{ max: L.FREQCAP_MAX_COUNT, windowSec: 1 }, { max: L.FREQCAP_MAX_COUNT, windowSec: 3600 }]);
       const caps = side === "wasm" ? loadWasmFreqCap(memory, "release") : referenceFreqCap(memory);

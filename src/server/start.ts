@@ -8,6 +8,9 @@ import type { WasmVariant } from "../auction/kernel.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { WorkerInit, WorkerMessage } from "./worker.ts";
 import { WORKER_URL } from "../worker-url.ts";
+import { ConfigError } from "../config/errors.ts";
+import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
+import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 
 export interface RunningServer {
   port: number;
@@ -26,6 +29,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const budget = new SharedBudget(memory);
   for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
   new FreqCapTable(memory).setAllRules(config.campaigns);
+  const fraudModel = loadFraudModel(config, memory);
   const layout = new CounterLayout(config.dsps.length, config.server.workers);
   const counterBuffer = layout.allocate();
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
@@ -77,6 +81,19 @@ async function stopWorkers(workers: Worker[]): Promise<void> {
     };
     worker.postMessage({ type: "stop" });
   })));
+}
+
+/** Loads the configured XGBoost model into the shared memory once; a bad file is a config error. */
+function loadFraudModel(config: TmaxConfig, memory: WebAssembly.Memory): FlatModel | null {
+  if (config.fraud.modelPath === null) return null;
+  let model: FlatModel;
+  try {
+    model = loadXgboostModel(config.fraud.modelPath);
+  } catch (err) {
+    throw new ConfigError("fraud.modelPath", (err as Error).message);
+  }
+  writeModel(memory, model);
+  return model;
 }
 
 /** A port that is free right now (workers then bind it together with reusePort). */

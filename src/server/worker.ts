@@ -2,6 +2,7 @@
 // audit file, and serves HTTP on the shared port (reusePort: the kernel spreads connections).
 import { loadWasmKernel, type WasmVariant } from "../auction/kernel.ts";
 import { AuctionScratch } from "../auction/scratch.ts";
+import { layout as L } from "../auction/memory.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
 import { loadWasmFreqCap } from "../freqcap/kernel.ts";
 import { FreqCapTable } from "../freqcap/table.ts";
@@ -59,7 +60,7 @@ export function startWorker(init: WorkerInit) {
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,
-      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}` },
+      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}`, fraudModel: fraudModelSummary(memory) },
     }),
     metrics: () => registry.metrics(),
   });
@@ -73,6 +74,13 @@ export function startWorker(init: WorkerInit) {
       ctx.audit.close();
     },
   };
+}
+
+/** What the shared memory's model header says: "N trees, F features", or "none". */
+function fraudModelSummary(memory: WebAssembly.Memory): string {
+  const header = new Int32Array(memory.buffer, L.GBDT_BASE, L.GBDT_HEADER_BYTES / 4);
+  const trees = header[L.GBDT_TREE_COUNT_OFF / 4]!;
+  return trees === 0 ? "none" : `${trees} trees, ${header[L.GBDT_FEATURE_COUNT_OFF / 4]} features`;
 }
 
 if (typeof self !== "undefined" && typeof Bun !== "undefined" && !Bun.isMainThread) {

@@ -14,7 +14,7 @@ const base = { dsps: [], campaigns: [] };
 test("a valid XGBoost model loads at start and every worker sees it", async () => {
   const tmax = await startTmax({ ...base, fraud: { modelPath: join(FIXTURES, "fraud", "model.json") } }, 2);
   started.push(tmax);
-  const ready = await (await fetch(`${tmax.url}/readyz`)).json();
+  const ready = (await (await fetch(`${tmax.url}/readyz`)).json()) as { fraudModel: string };
   expect(ready.fraudModel).toBe("100 trees, 30 features");
 });
 

@@ -5,10 +5,14 @@
 // Rules: money in integer micros; times as ISO-8601 UTC strings; user ids never raw (only
 // `user_id_hash`, a keyed hash); a field that does not apply is null, never absent; adding a field
 // is a new minor shape of the same version, renaming or retyping one is a new `event_version`.
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { FormatRegistry, Type, type Static, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 
 export const EVENT_VERSION = 1;
+
+/** ISO-8601 date-time with a zone (what `new Date().toISOString()` writes); TypeBox knows no formats by itself. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (value) => DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
 
 const Str = Type.String({ maxLength: 512 });
 const OptStr = Type.Union([Str, Type.Null()]);

@@ -8,7 +8,7 @@ const root = join(import.meta.dir, "..");
 export function compileBinary(outfile: string): void {
   buildWasm();
   const wasm = VARIANTS.map((v) => wasmPath(v));
-  const args = ["build", "--compile", "src/cli.ts", "src/server/worker.ts", ...wasm, "--asset-naming=[name].[ext]", "--outfile", outfile];
+  const args = ["build", "--compile", "src/cli.ts", "src/server/worker.ts", "src/audit/archive/encode-worker.ts", ...wasm, "--asset-naming=[name].[ext]", "--outfile", outfile];
   const run = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
   if (run.exitCode !== 0) throw new Error(`bun build --compile failed with exit ${run.exitCode}`);
 }

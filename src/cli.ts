@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// tmax command line: serve | demo | sim-dsp | load. Each command parses its flags and calls a
+// tmax command line: serve | demo | sim-dsp | load | billing | audit. Each command parses its flags and calls a
 // library function; nothing here decides anything about auctions.
 import { parseArgs } from "node:util";
 import { reportStartError, serve, stopOnSignals } from "./main.ts";
@@ -7,13 +7,21 @@ import { runDemo } from "./demo.ts";
 import { envInt } from "./config/load.ts";
 import { parseSimDspArgs, startSimDsp } from "./sim/dsp-sim.ts";
 import { formatSummary, parseLoadArgs, runLoad } from "./sim/load.ts";
+import { runConsumeCommand, runReconcileCommand } from "./audit/ledger/index.ts";
+import { runAuditQueryCommand } from "./audit/query/index.ts";
 
 const USAGE = `usage:
   tmax serve --config FILE [--port N] [--workers N]   run the bidder
   tmax demo [--port N] [--rps N] [--seconds S]         bidder + simulated DSPs + light traffic
   tmax sim-dsp --port N [--latency-ms 20..80] [--bid-rate 0.8] [--price 0.5..5]
                [--campaigns c1,c2] [--error-rate R] [--timeout-rate R]   a simulated DSP
-  tmax load --target URL --rps N --duration S [--seed N] [--imps N]      open-loop load`;
+  tmax load --target URL --rps N --duration S [--seed N] [--imps N]      open-loop load
+  tmax billing reconcile --config FILE --date YYYY-MM-DD [--server URL | --budget-file F]
+                                                       ledger vs the budget system's spend
+  tmax billing consume --config FILE --brokers H:P[,..] [--topic T] [--group G]
+                                                       Kafka -> billing ledger (distributed mode)
+  tmax audit query (--config FILE | --audit-dir DIR) (--request-id ID | --advertiser A --from T1 --to T2)
+                   [--type TYPE] [--json]              find events in outbox, archive and ledger`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -37,6 +45,19 @@ async function main(argv: string[]): Promise<void> {
       const sim = startSimDsp(parseSimDspArgs(rest));
       console.log(JSON.stringify({ level: "info", msg: "sim-dsp listening", url: sim.url }));
       stopOnSignals({ stop: () => sim.stop() });
+      return;
+    }
+    case "billing": {
+      const [sub, ...args] = rest;
+      if (sub === "reconcile") process.exitCode = await runReconcileCommand(args);
+      else if (sub === "consume") process.exitCode = await runConsumeCommand(args);
+      else throw new Error(`unknown billing command "${sub ?? ""}"\n${USAGE}`);
+      return;
+    }
+    case "audit": {
+      const [sub, ...args] = rest;
+      if (sub !== "query") throw new Error(`unknown audit command "${sub ?? ""}"\n${USAGE}`);
+      process.exitCode = await runAuditQueryCommand(args);
       return;
     }
     case "load": {

@@ -71,7 +71,8 @@ tmax demo: embedded mode, 2 workers, 5 simulated DSPs, 3 campaigns, light traffi
   try it    curl -si ${url}/openrtb2/auction -H 'content-type: application/json' --data @tests/fixtures/bid-request.json
   metrics   ${url}/metrics
   health    ${url}/healthz   ready: ${url}/readyz
-  audit     ${auditDir}/auction-results.w*.ndjson
+  audit     npx tmax audit query --audit-dir ${auditDir} --request-id demo-request-1
+            (outbox, Parquet archive and billing ledger under ${auditDir})
 
 Ctrl-C stops everything.
 `);

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimDspProcess, startTmax, type Proc } from "./support/processes.ts";
 import { bidRequest, metric, metrics, postAuction, readAudit } from "./support/openrtb.ts";
+import { auditEventProblem } from "../src/audit/schema.ts";
 
 let dspLow: Proc, dspHigh: Proc, tmax: Proc & { auditDir: string };
 
@@ -121,14 +122,19 @@ describe("several imps", () => {
 });
 
 describe("audit and books", () => {
-  test("every answered request is in the audit log with its winner and price in micros", async () => {
+  test("every answered request is in the audit outbox: request, DSP answers, bids, and the win in micros", async () => {
     const req = bidRequest({ at: 2 }, { bidfloor: 0.5 });
     await postAuction(tmax.url, req);
-    const lines = await readAudit(tmax.auditDir);
-    const event = lines.find((e) => e.request_id === req.id);
-    expect(event.event_type).toBe("auction_result");
-    expect(event.wins).toEqual([expect.objectContaining({ imp_id: "1", dsp_id: "high", campaign_id: "c-high", advertiser_id: "adv-high", bid_price_micros: 3_000_000, clearing_price_micros: 2_010_000, cost_micros: 2_010 })]);
-    expect(event.bids).toHaveLength(2);
+    const events = (await readAudit(tmax.auditDir)).filter((e) => e.request_id === req.id);
+    const byType = (type: string) => events.filter((e) => e.event_type === type);
+    expect(byType("bid_request")).toHaveLength(1);
+    expect(byType("dsp_response").map((e) => [e.dsp_id, e.outcome]).sort()).toEqual([["high", "bid"], ["low", "bid"]]);
+    expect(byType("bid")).toHaveLength(2);
+    expect(byType("auction_result")).toEqual([expect.objectContaining({
+      imp_id: "1", dsp_id: "high", campaign_id: "c-high", advertiser_id: "adv-high",
+      bid_price_micros: 3_000_000, win_price_micros: 2_010_000, cost_micros: 2_010, no_bid_reason: null,
+    })]);
+    for (const e of events) expect(auditEventProblem(e)).toBeNull();
   });
 
   test("reserved spend in the books equals the sum of costs answered", async () => {

@@ -1,84 +1,119 @@
-// Audit events, one versioned TypeBox schema per type. Money in integer micros; user ids never
-// appear raw. The full event catalogue (DSP bids, notices) grows in the audit-trail issue.
-import { Type, type Static } from "@sinclair/typebox";
+// Building the audit events of one request (schemas in schema.ts): a bid_request, one dsp_response
+// per DSP called, one bid per valid bid, one auction_result per imp; or one invalid_request.
+// Returned as JSON lines ready for the outbox, one record per event.
 import type { BidRequest } from "../openrtb/request.ts";
 import type { CandidateBid } from "../dsp/answer.ts";
 import type { DspReply } from "../dsp/fanout.ts";
 import type { Decision } from "../pipeline/decide.ts";
 import type { WorkerContext } from "../pipeline/context.ts";
+import { NO_USER_KEY, userKeyHex, userKeyOf } from "../freqcap/user-key.ts";
+import { EVENT_VERSION, type AuctionResultEvent, type BidEvent, type BidRequestEvent, type DspResponseEvent, type InvalidRequestEvent } from "./schema.ts";
 
-const Common = {
-  event_id: Type.String(),
-  event_version: Type.Literal(1),
-  event_time: Type.String({ format: "date-time" }),
-  request_id: Type.Union([Type.String(), Type.Null()]),
-  worker: Type.Integer(),
-};
+type Envelope = Pick<BidRequestEvent, "event_id" | "event_version" | "event_time" | "request_id" | "exchange_id" | "publisher_id" | "advertiser_id" | "campaign_id" | "dsp_id" | "region" | "pod" | "worker">;
 
-export const AuctionResultEvent = Type.Object({
-  ...Common,
-  event_type: Type.Literal("auction_result"),
-  publisher_id: Type.Union([Type.String(), Type.Null()]),
-  processing_ms: Type.Number(),
-  dsps: Type.Array(Type.Object({ dsp_id: Type.String(), outcome: Type.String(), status: Type.Integer(), latency_ms: Type.Number() })),
-  bids: Type.Array(Type.Object({ dsp_id: Type.String(), bid_id: Type.String(), imp_id: Type.String(), campaign_id: Type.String(), price_micros: Type.Integer() })),
-  wins: Type.Array(Type.Object({
-    imp_id: Type.String(), dsp_id: Type.String(), bid_id: Type.String(), campaign_id: Type.String(), advertiser_id: Type.String(),
-    bid_price_micros: Type.Integer(), clearing_price_micros: Type.Integer(), cost_micros: Type.Integer(),
-  })),
-  no_bid_reason: Type.Union([Type.String(), Type.Null()]),
-  budget_skips: Type.Integer(),
-});
-export type AuctionResultEvent = Static<typeof AuctionResultEvent>;
+interface RequestFacts {
+  ctx: WorkerContext;
+  eventTime: string;
+  requestId: string | null;
+  exchangeId: string | null;
+  publisherId: string | null;
+}
 
-export const InvalidRequestEvent = Type.Object({
-  ...Common,
-  event_type: Type.Literal("invalid_request"),
-  status: Type.Integer(),
-  field: Type.String(),
-  reason: Type.String(),
-});
-export type InvalidRequestEvent = Static<typeof InvalidRequestEvent>;
-
-export function auctionEvent(
-  ctx: WorkerContext, req: BidRequest, replies: DspReply[], candidates: CandidateBid[], decision: Decision, processingMs: number,
-): AuctionResultEvent {
-  const dspId = (i: number) => ctx.config.dsps[i]!.id;
+function envelope(f: RequestFacts, advertiserId: string, campaignId: string | null, dspId: string | null): Envelope {
   return {
     event_id: crypto.randomUUID(),
-    event_version: 1,
-    event_time: new Date().toISOString(),
-    request_id: req.id,
-    worker: ctx.workerIndex,
+    event_version: EVENT_VERSION,
+    event_time: f.eventTime,
+    request_id: f.requestId,
+    exchange_id: f.exchangeId,
+    publisher_id: f.publisherId,
+    advertiser_id: advertiserId,
+    campaign_id: campaignId,
+    dsp_id: dspId,
+    region: f.ctx.config.server.region,
+    pod: f.ctx.config.server.pod,
+    worker: f.ctx.workerIndex,
+  };
+}
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** Every event of one auctioned request, as JSON strings. */
+export function auctionEvents(
+  ctx: WorkerContext, req: BidRequest, exchangeId: string | null, replies: DspReply[], candidates: CandidateBid[], decision: Decision, processingMs: number,
+): string[] {
+  const f: RequestFacts = { ctx, eventTime: new Date().toISOString(), requestId: req.id, exchangeId, publisherId: req.site?.publisher?.id ?? req.app?.publisher?.id ?? null };
+  const out: string[] = [JSON.stringify(bidRequestEvent(f, req))];
+  for (const reply of replies) out.push(JSON.stringify(dspResponseEvent(f, reply, candidates)));
+  for (const c of candidates) out.push(JSON.stringify(bidEvent(f, c)));
+  for (let imp = 0; imp < req.imp.length; imp++) out.push(JSON.stringify(auctionResultEvent(f, req, imp, decision, processingMs)));
+  return out;
+}
+
+function bidRequestEvent(f: RequestFacts, req: BidRequest): BidRequestEvent {
+  const userKey = userKeyOf(req);
+  return {
+    ...envelope(f, "", null, null),
+    event_type: "bid_request",
+    user_id_hash: userKey === NO_USER_KEY ? null : userKeyHex(userKey),
+    country: req.device?.geo?.country ?? null,
+    device_type: req.device?.devicetype ?? null,
+    imp_count: req.imp.length,
+    tmax_ms: req.tmax ?? null,
+  };
+}
+
+function dspResponseEvent(f: RequestFacts, reply: DspReply, candidates: CandidateBid[]): DspResponseEvent {
+  const bids = candidates.filter((c) => c.dsp === reply.dsp).length;
+  const outcome = reply.outcome === "timeout" ? "timeout" : reply.outcome !== "ok" || (reply.status !== 200 && reply.status !== 204) ? "error" : bids > 0 ? "bid" : "nobid";
+  return {
+    ...envelope(f, "", null, f.ctx.config.dsps[reply.dsp]!.id),
+    event_type: "dsp_response",
+    outcome,
+    http_status: reply.status,
+    latency_ms: round3(reply.latencyMs),
+    bid_count: bids,
+    detail: reply.detail === "" ? null : reply.detail,
+  };
+}
+
+function bidEvent(f: RequestFacts, c: CandidateBid): BidEvent {
+  const campaign = f.ctx.campaignBySlot[c.slot]!;
+  return {
+    ...envelope(f, campaign.advertiserId, campaign.id, f.ctx.config.dsps[c.dsp]!.id),
+    event_type: "bid",
+    imp_id: c.bid.impid,
+    bid_id: c.bid.id,
+    bid_price_micros: c.priceMicros,
+  };
+}
+
+function auctionResultEvent(f: RequestFacts, req: BidRequest, imp: number, decision: Decision, processingMs: number): AuctionResultEvent {
+  const win = decision.wins.find((w) => w.impIndex === imp);
+  const campaign = win === undefined ? null : f.ctx.campaignBySlot[win.bid.slot]!;
+  return {
+    ...envelope(f, campaign?.advertiserId ?? "", campaign?.id ?? null, win === undefined ? null : f.ctx.config.dsps[win.bid.dsp]!.id),
     event_type: "auction_result",
-    publisher_id: req.site?.publisher?.id ?? req.app?.publisher?.id ?? null,
-    processing_ms: Math.round(processingMs * 1000) / 1000,
-    dsps: replies.map((r) => ({ dsp_id: dspId(r.dsp), outcome: r.outcome, status: r.status, latency_ms: Math.round(r.latencyMs * 1000) / 1000 })),
-    bids: candidates.map((c) => ({ dsp_id: dspId(c.dsp), bid_id: c.bid.id, imp_id: c.bid.impid, campaign_id: c.bid.cid!, price_micros: c.priceMicros })),
-    wins: decision.wins.map((w) => {
-      const campaign = ctx.campaignBySlot[w.bid.slot]!;
-      return {
-        imp_id: w.bid.bid.impid, dsp_id: dspId(w.bid.dsp), bid_id: w.bid.bid.id, campaign_id: campaign.id, advertiser_id: campaign.advertiserId,
-        bid_price_micros: w.bid.priceMicros, clearing_price_micros: w.clearingMicros, cost_micros: w.costMicros,
-      };
-    }),
-    no_bid_reason: decision.noBidReason,
-    budget_skips: decision.budgetSkips,
+    imp_id: req.imp[imp]!.id,
+    bid_id: win?.bid.bid.id ?? null,
+    bid_price_micros: win?.bid.priceMicros ?? null,
+    win_price_micros: win?.clearingMicros ?? null,
+    cost_micros: win?.costMicros ?? null,
+    no_bid_reason: win === undefined ? (decision.noBidReason ?? "no_winner") : null,
+    processing_ms: round3(processingMs),
   };
 }
 
 export function invalidRequestEvent(
-  ctx: WorkerContext, problem: { field: string; reason: string }, requestId: string | undefined, status: number,
-): InvalidRequestEvent {
-  return {
-    event_id: crypto.randomUUID(),
-    event_version: 1,
-    event_time: new Date().toISOString(),
-    request_id: requestId ?? null,
-    worker: ctx.workerIndex,
+  ctx: WorkerContext, problem: { field: string; reason: string }, requestId: string | undefined, status: number, exchangeId: string | null,
+): string {
+  const f: RequestFacts = { ctx, eventTime: new Date().toISOString(), requestId: requestId ?? null, exchangeId, publisherId: null };
+  const event: InvalidRequestEvent = {
+    ...envelope(f, "", null, null),
     event_type: "invalid_request",
-    status,
-    field: problem.field,
+    http_status: status,
+    field: problem.field.slice(0, 500),
     reason: problem.reason.slice(0, 500),
   };
+  return JSON.stringify(event);
 }

@@ -2,12 +2,13 @@
 // unique ids, money), then defaults and environment overrides. Any problem is a ConfigError that
 // names the field, e.g. "config error: dsps[2].endpoint: must be an http(s) URL".
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { ConfigFile } from "./schema.ts";
 import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
+import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -20,7 +21,7 @@ export interface CampaignSettings {
 export type FrequencyCapNoKey = "allow" | "deny";
 
 export interface TmaxConfig {
-  server: { port: number; host: string; workers: number; maxBodyBytes: number };
+  server: { port: number; host: string; workers: number; maxBodyBytes: number; region: string; pod: string };
   auction: {
     dspTimeoutMs: number; networkBufferMs: number; responseReserveMs: number; minDspTimeoutMs: number; defaultTmaxMs: number; maxImps: number;
     frequencyCapNoKey: FrequencyCapNoKey;
@@ -28,7 +29,16 @@ export interface TmaxConfig {
   breaker: { failureThreshold: number; openMs: number; halfOpenSuccesses: number };
   dsps: DspSettings[];
   campaigns: CampaignSettings[];
-  audit: { dir: string };
+  audit: {
+    dir: string;
+    /** Group-commit window of the outbox (ms): an answer waits for at most about this plus one fsync. */
+    commitWindowMs: number;
+    /** "embedded": each worker feeds the SQLite billing ledger from its outbox; "off": a Kafka consumer does. */
+    ledger: "embedded" | "off";
+    kafka: { brokers: string[]; topic: string; partitions: number } | null;
+    /** hot = outbox + ledger, warm = Parquet by date and advertiser, cold = compacted Parquet; nothing deleted before. */
+    retention: RetentionPolicy;
+  };
   /** The fraud model: an XGBoost JSON model (binary:logistic), loaded into shared memory at start. */
   fraud: { modelPath: string | null };
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
@@ -65,6 +75,8 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       host: file.server?.host ?? "0.0.0.0",
       workers: file.server?.workers ?? Math.min(availableParallelism(), LIMITS.maxWorkers),
       maxBodyBytes: file.server?.maxBodyBytes ?? LIMITS.defaultMaxBodyBytes,
+      region: file.server?.region ?? "local",
+      pod: file.server?.pod ?? hostname(),
     },
     auction: {
       dspTimeoutMs: file.auction?.dspTimeoutMs ?? 70,
@@ -82,7 +94,13 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     },
     dsps: file.dsps.map((d, i) => dspSettings(d, i, file.auction?.dspTimeoutMs ?? 70)),
     campaigns: file.campaigns.map((c, i) => campaignSettings(c, i)),
-    audit: { dir: file.audit?.dir ?? "./data" },
+    audit: {
+      dir: file.audit?.dir ?? "./data",
+      commitWindowMs: file.audit?.commitWindowMs ?? 2,
+      ledger: file.audit?.ledger ?? "embedded",
+      retention: retentionPolicy(file.audit?.retention),
+      kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12 },
+    },
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
   };
@@ -113,6 +131,15 @@ function frequencyCaps(c: ConfigFile["campaigns"][number], i: number): Frequency
     }
   });
   return caps;
+}
+
+function retentionPolicy(retention: NonNullable<ConfigFile["audit"]>["retention"]): RetentionPolicy {
+  try {
+    return resolveRetentionPolicy(retention ?? {});
+  } catch (err) {
+    const [field, ...reason] = (err as Error).message.split(": ");
+    throw new ConfigError(field ?? "audit.retention", reason.join(": ") || (err as Error).message);
+  }
 }
 
 function capStoreSettings(store: ConfigFile["frequencyCapStore"]): TmaxConfig["frequencyCapStore"] {

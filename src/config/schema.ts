@@ -36,6 +36,8 @@ export const ConfigFile = Type.Object({
     host: Type.Optional(Type.String({ minLength: 1 })),
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxWorkers })),
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: LIMITS.maxBodyBytesCeiling })),
+    region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    pod: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   }, { additionalProperties: false })),
   auction: Type.Optional(Type.Object({
     dspTimeoutMs: Type.Optional(Ms(LIMITS.maxDspTimeoutMs)),
@@ -55,6 +57,18 @@ export const ConfigFile = Type.Object({
   campaigns: Type.Array(CampaignConfig, { maxItems: LIMITS.maxCampaigns }),
   audit: Type.Optional(Type.Object({
     dir: Type.Optional(Type.String({ minLength: 1 })),
+    commitWindowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
+    ledger: Type.Optional(Type.Union([Type.Literal("embedded"), Type.Literal("off")])),
+    retention: Type.Optional(Type.Object({
+      hotDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_650 })),
+      warmDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
+      coldYears: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    }, { additionalProperties: false })),
+    kafka: Type.Optional(Type.Object({
+      brokers: Type.Array(Type.String({ minLength: 3 }), { minItems: 1, maxItems: 64 }),
+      topic: Type.Optional(Type.String({ minLength: 1, maxLength: 249, pattern: "^[A-Za-z0-9._-]+$" })),
+      partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    }, { additionalProperties: false })),
   }, { additionalProperties: false })),
   fraud: Type.Optional(Type.Object({
     modelPath: Type.Optional(Type.String({ minLength: 1 })),

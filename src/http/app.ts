@@ -25,9 +25,10 @@ export async function handleAuction(ctx: WorkerContext, request: Request): Promi
   const receivedAt = performance.now();
   try {
     const body = await readAuctionBody(request, ctx.config.server.maxBodyBytes);
+    const exchangeId = request.headers.get("x-exchange-id");
     const answer = "text" in body
-      ? await runAuction(ctx, body.text, receivedAt)
-      : invalid(ctx, body, undefined, body.status);
+      ? await runAuction(ctx, body.text, receivedAt, exchangeId)
+      : await invalid(ctx, body, undefined, body.status, exchangeId);
     if (answer.status === 405) answer.headers = { ...answer.headers, allow: "POST" };
     return toResponse(answer);
   } catch (err) {

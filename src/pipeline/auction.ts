@@ -9,17 +9,21 @@ import { fanoutWindowMs } from "./deadline.ts";
 import { collectBids } from "./collect.ts";
 import { decide, type Decision } from "./decide.ts";
 import { bidAnswer, noBidAnswer } from "./respond.ts";
-import { auctionEvent, invalidRequestEvent } from "../audit/events.ts";
+import { auctionEvents, invalidRequestEvent } from "../audit/events.ts";
 import { LIMITS } from "../config/limits.ts";
 import { reportCapIncrements } from "../freqcap/request.ts";
 import { syncRemoteCaps } from "../freqcap/sync.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import type { DspReply } from "../dsp/fanout.ts";
 
-/** `receivedAt` is performance.now() when the request arrived; `bodyText` the decoded body. */
-export async function runAuction(ctx: WorkerContext, bodyText: string, receivedAt: number): Promise<Answer> {
+/**
+ * `receivedAt` is performance.now() when the request arrived; `bodyText` the decoded body;
+ * `exchangeId` who sent it (the x-exchange-id header), when known.
+ */
+export async function runAuction(ctx: WorkerContext, bodyText: string, receivedAt: number, exchangeId: string | null = null): Promise<Answer> {
   const intake = parseRequest(bodyText, ctx.config.auction.maxImps);
-  if ("problem" in intake) return invalid(ctx, intake.problem, intake.requestId);
+  if ("problem" in intake) return invalid(ctx, intake.problem, intake.requestId, 400, exchangeId);
+  if (!ctx.audit.healthy()) return shed(ctx, "audit_unavailable");
   const req = intake.request;
   const requestTmaxMs = req.tmax;
   const settings = ctx.config.auction;
@@ -37,9 +41,20 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   const answer = decision.noBidReason === null
     ? bidAnswer(ctx, req, decision.wins)
     : noBidAnswer(decision.noBidReason, NBR.unknownError);
-  ctx.audit.append(auctionEvent(ctx, req, replies, collected.candidates, decision, performance.now() - receivedAt));
+  try {
+    await ctx.audit.record(auctionEvents(ctx, req, exchangeId, replies, collected.candidates, decision, performance.now() - receivedAt));
+  } catch {
+    // No answer leaves without its audit record. Any reservation stays counted as spent (safe side).
+    return shed(ctx, "audit_unavailable");
+  }
   countOutcome(ctx, decision);
   return answer;
+}
+
+function shed(ctx: WorkerContext, reason: "audit_unavailable"): Answer {
+  ctx.counters.request("nobid");
+  ctx.counters.noBid(reason);
+  return noBidAnswer(reason, NBR.technicalError);
 }
 
 type Intake = { request: BidRequest } | { problem: { field: string; reason: string }; requestId?: string };
@@ -59,9 +74,12 @@ function parseRequest(bodyText: string, maxImps: number): Intake {
   return { request: value as BidRequest };
 }
 
-export function invalid(ctx: WorkerContext, problem: { field: string; reason: string }, requestId?: string, status = 400): Answer {
+export async function invalid(
+  ctx: WorkerContext, problem: { field: string; reason: string }, requestId?: string, status = 400, exchangeId: string | null = null,
+): Promise<Answer> {
   ctx.counters.request("invalid");
-  ctx.audit.append(invalidRequestEvent(ctx, problem, requestId, status));
+  // Bad input is answered as such even when the audit trail cannot take the record.
+  await ctx.audit.record([invalidRequestEvent(ctx, problem, requestId, status, exchangeId)]).catch(() => undefined);
   return {
     status,
     body: JSON.stringify({ error: "invalid_request", nbr: NBR.invalidRequest, field: problem.field, reason: problem.reason }),

@@ -4,7 +4,7 @@ import type { AuctionKernel } from "../auction/kernel.ts";
 import type { AuctionScratch } from "../auction/scratch.ts";
 import type { DspFanout } from "../dsp/fanout.ts";
 import type { WorkerCounters } from "../metrics/counters.ts";
-import type { AuditLog } from "../audit/local-log.ts";
+import type { WorkerAudit } from "../audit/worker-audit.ts";
 import type { CapIncrementSink } from "../freqcap/request.ts";
 import type { LocalCaps } from "../freqcap/local.ts";
 import type { RemoteCapStore } from "../freqcap/remote.ts";
@@ -16,7 +16,7 @@ export interface WorkerContext {
   scratch: AuctionScratch;
   fanout: DspFanout;
   counters: WorkerCounters;
-  audit: AuditLog;
+  audit: Pick<WorkerAudit, "record" | "healthy">;
   campaignSlotById: Map<string, number>;
   campaignBySlot: CampaignSettings[];
   /** The machine-local frequency-cap table (seeding from a remote store, finding local misses). */

@@ -9,6 +9,7 @@ import type { TmaxConfig } from "../config/load.ts";
 import type { WorkerInit, WorkerMessage } from "./worker.ts";
 import { WORKER_URL } from "../worker-url.ts";
 import { ConfigError } from "../config/errors.ts";
+import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archive/index.ts";
 import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 
@@ -43,13 +44,17 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     for (const w of workers) w.terminate();
     throw err;
   }
+  const retention = startRetention(config);
   const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
   return {
     port,
     url: `http://${host}:${port}`,
     budget,
     counters: new CounterReader(layout, counterBuffer),
-    stop: () => stopWorkers(workers),
+    stop: async () => {
+      clearInterval(retention);
+      await stopWorkers(workers);
+    },
   };
 }
 
@@ -81,6 +86,22 @@ async function stopWorkers(workers: Worker[]): Promise<void> {
     };
     worker.postMessage({ type: "stop" });
   })));
+}
+
+/** How often the archive's retention (warm -> cold, cold deletion after its years) runs. */
+export const RETENTION_INTERVAL_MS = 3_600_000;
+
+/** Applies the audit retention policy now and then hourly, in the main thread, off the request path. */
+function startRetention(config: TmaxConfig): ReturnType<typeof setInterval> {
+  const run = () => {
+    applyRetention({ archiveDir: archiveDirOf(config.audit.dir), now: new Date(), policy: config.audit.retention })
+      .then((report) => console.log(summarizeRetention(report)))
+      .catch((err) => console.error(JSON.stringify({ level: "error", msg: "audit retention failed", error: String((err as Error).message ?? err) })));
+  };
+  run();
+  const timer = setInterval(run, RETENTION_INTERVAL_MS);
+  timer.unref();
+  return timer;
 }
 
 /** Loads the configured XGBoost model into the shared memory once; a bad file is a config error. */

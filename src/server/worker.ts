@@ -1,5 +1,6 @@
 // A worker thread: instantiates the WASM kernel over the shared memory, opens its DSP pools and
-// audit file, and serves HTTP on the shared port (reusePort: the kernel spreads connections).
+// its audit outbox (with the consumers reading it), and serves HTTP on the shared port (reusePort:
+// the kernel spreads connections).
 import { loadWasmKernel, type WasmVariant } from "../auction/kernel.ts";
 import { AuctionScratch } from "../auction/scratch.ts";
 import { layout as L } from "../auction/memory.ts";
@@ -12,7 +13,7 @@ import { remoteCapSink } from "../freqcap/request.ts";
 import { DspFanout } from "../dsp/fanout.ts";
 import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counters.ts";
 import { buildRegistry } from "../metrics/exposition.ts";
-import { openAuditLog } from "../audit/local-log.ts";
+import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { WorkerContext } from "../pipeline/context.ts";
@@ -31,12 +32,13 @@ export type WorkerMessage = { type: "ready"; workerIndex: number } | { type: "st
 
 declare const self: Worker;
 
-export function startWorker(init: WorkerInit) {
+export async function startWorker(init: WorkerInit) {
   const { config, memory, workerIndex, workerCount } = init;
   const layout = new CounterLayout(config.dsps.length, workerCount);
   const counters = new WorkerCounters(layout, init.counters, workerIndex);
   const reader = new CounterReader(layout, init.counters);
   const budget = new SharedBudget(memory);
+  const audit = await startWorkerAudit(config, workerIndex);
   const ctx: WorkerContext = {
     config,
     workerIndex,
@@ -44,7 +46,7 @@ export function startWorker(init: WorkerInit) {
     scratch: new AuctionScratch(memory, workerIndex),
     fanout: new DspFanout(config, counters, workerCount),
     counters,
-    audit: openAuditLog(config.audit.dir, workerIndex),
+    audit,
     campaignSlotById: new Map(config.campaigns.map((c) => [c.id, c.slot])),
     campaignBySlot: config.campaigns,
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
@@ -71,7 +73,7 @@ export function startWorker(init: WorkerInit) {
       await app.stop();
       ctx.fanout.close();
       await capStore?.close(); // flushes queued increments first
-      ctx.audit.close();
+      await audit.stop();
     },
   };
 }
@@ -84,12 +86,12 @@ function fraudModelSummary(memory: WebAssembly.Memory): string {
 }
 
 if (typeof self !== "undefined" && typeof Bun !== "undefined" && !Bun.isMainThread) {
-  let running: ReturnType<typeof startWorker> | null = null;
+  let running: Awaited<ReturnType<typeof startWorker>> | null = null;
   self.onmessage = async (event: MessageEvent) => {
     const message = event.data as { type: "init"; init: WorkerInit } | { type: "stop" };
     if (message.type === "init") {
       try {
-        running = startWorker(message.init);
+        running = await startWorker(message.init);
         postMessage({ type: "ready", workerIndex: message.init.workerIndex } satisfies WorkerMessage);
       } catch (err) {
         postMessage({ type: "failed", error: String((err as Error).stack ?? err) } satisfies WorkerMessage);

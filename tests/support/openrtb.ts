@@ -1,3 +1,4 @@
+import { scanOutboxRecords } from "../../src/audit/query/index.ts";
 // Building bid requests and reading answers in tests.
 export function bidRequest(overrides: Record<string, unknown> = {}, imp: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -34,11 +35,9 @@ export async function metrics(baseUrl: string): Promise<string> {
   return await (await fetch(`${baseUrl}/metrics`)).text();
 }
 
-/** Every event in a local audit directory (all workers' files). */
+/** Every event in an audit directory's outboxes (all workers), read straight from the segment files. */
 export async function readAudit(dir: string): Promise<any[]> {
   const events: any[] = [];
-  for await (const file of new Bun.Glob("auction-results.w*.ndjson").scan(dir)) {
-    for (const line of (await Bun.file(`${dir}/${file}`).text()).split("\n")) if (line !== "") events.push(JSON.parse(line));
-  }
+  await scanOutboxRecords(dir, (_worker, _segment, _offset, payload) => events.push(JSON.parse(payload.toString("utf8"))));
   return events;
 }

@@ -1,0 +1,62 @@
+// One worker's audit trail: its durable outbox (every event of a request is in it, fsync'd, before
+// the answer leaves) and the consumers that read it in the same thread: the Parquet archive (warm
+// tier), the billing ledger (embedded default) and, when configured, the relay to Kafka. Consumers register before the first request,
+// so no segment can be deleted before they have read it.
+import { join } from "node:path";
+import { Outbox, outboxDir } from "./outbox/index.ts";
+import { Ledger, LEDGER_FILE, startOutboxLedgerFeeder, type OutboxLedgerFeeder } from "./ledger/index.ts";
+import { startKafkaRelay, type KafkaRelay } from "./relay/index.ts";
+import { archiveDirOf, startOutboxArchiver } from "./archive/index.ts";
+import type { TmaxConfig } from "../config/load.ts";
+
+export interface WorkerAudit {
+  outbox: Outbox;
+  /** Appends one request's events; resolves once all are durable (they share the last one's group commit). */
+  record(events: readonly string[]): Promise<void>;
+  /** False when the outbox cannot take more (disk failed, slow, overloaded): shed instead of answering unaudited. */
+  healthy(): boolean;
+  relay: KafkaRelay | null;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerAudit(config: TmaxConfig, workerIndex: number): Promise<WorkerAudit> {
+  const { audit } = config;
+  const outbox = await Outbox.open({ dir: outboxDir(audit.dir, workerIndex), commitWindowMs: audit.commitWindowMs });
+  if (outbox.recovery.truncated !== null) {
+    console.error(JSON.stringify({ level: "warn", msg: "audit outbox: torn tail truncated at start", worker: workerIndex, ...outbox.recovery.truncated }));
+  }
+  const archiver = await startOutboxArchiver({ outbox, archiveDir: archiveDirOf(audit.dir), encoder: "thread", onError: logError("archive", workerIndex) });
+  let ledger: Ledger | null = null;
+  let feeder: OutboxLedgerFeeder | null = null;
+  if (audit.ledger === "embedded") {
+    ledger = Ledger.open(join(audit.dir, LEDGER_FILE));
+    feeder = await startOutboxLedgerFeeder({ outbox, ledger, onError: logError("ledger", workerIndex) });
+  }
+  const relay = audit.kafka === null ? null : await startKafkaRelay({
+    outbox, brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions,
+    clientId: `tmax-${config.server.pod}-w${workerIndex}`, onError: logError("kafka-relay", workerIndex),
+  });
+  return {
+    outbox,
+    relay,
+    record(events) {
+      let last: Promise<void> = Promise.resolve();
+      for (const event of events) last = outbox.append(event);
+      return last;
+    },
+    healthy: () => outbox.healthy(),
+    async stop() {
+      await outbox.flush();
+      await relay?.stop();
+      await feeder?.stop();
+      await archiver.stop();
+      ledger?.close();
+      await outbox.close();
+    },
+  };
+}
+
+function logError(component: string, workerIndex: number) {
+  return (error: unknown, context?: unknown) =>
+    console.error(JSON.stringify({ level: "error", msg: `${component} failed`, worker: workerIndex, context, error: String((error as Error)?.message ?? error) }));
+}

@@ -9,6 +9,10 @@ import { startKafkaRelay, type KafkaRelay } from "./relay/index.ts";
 import { archiveDirOf, startOutboxArchiver } from "./archive/index.ts";
 import type { TmaxConfig } from "../config/load.ts";
 
+/** Outbox records per ledger transaction in a worker (at most the ledger's 1000). */
+export const LEDGER_BATCH_RECORDS = 1000;
+export const LEDGER_LINGER_MS = 250;
+
 export interface WorkerAudit {
   outbox: Outbox;
   /** Appends one request's events; resolves once all are durable (they share the last one's group commit). */
@@ -30,7 +34,8 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
   let feeder: OutboxLedgerFeeder | null = null;
   if (audit.ledger === "embedded") {
     ledger = Ledger.open(join(audit.dir, LEDGER_FILE));
-    feeder = await startOutboxLedgerFeeder({ outbox, ledger, onError: logError("ledger", workerIndex) });
+    // Large, lingering batches: each SQLite commit is an fsync on this (request-serving) thread.
+    feeder = await startOutboxLedgerFeeder({ outbox, ledger, maxBatchRecords: LEDGER_BATCH_RECORDS, lingerMs: LEDGER_LINGER_MS, onError: logError("ledger", workerIndex) });
   }
   const relay = audit.kafka === null ? null : await startKafkaRelay({
     outbox, brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions,

@@ -10,6 +10,7 @@ import { freePorts } from "../scripts/services/kafka.ts";
 import { comparePositions, Outbox, type Position } from "../src/audit/outbox/index.ts";
 import { ensureTopic, startKafkaRelay, RELAY_DEFAULTS, type KafkaRelay, type KafkaRelayOptions } from "../src/audit/relay/index.ts";
 import { appendTestEvents, checkTopic, readTopic, testEvent } from "../src/audit/relay/testing.ts";
+import { auditEventProblem } from "../src/audit/schema.ts";
 import { useKafka } from "./support/kafka.ts";
 
 const PARTITIONS = 6;
@@ -90,6 +91,7 @@ describe("kafka relay (real broker)", () => {
     expect(new Set(messages.map((m) => m.partition)).size).toBe(PARTITIONS); // advertisers spread over partitions
     for (const m of messages) {
       const event = JSON.parse(m.value) as { event_id: string; advertiser_id: string };
+      expect(auditEventProblem(event)).toBeNull();
       expect(m.key).toBe(event.advertiser_id);
       expect(m.headers.event_id).toBe(event.event_id);
     }

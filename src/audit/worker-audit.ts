@@ -5,13 +5,14 @@
 import { join } from "node:path";
 import { Outbox, outboxDir } from "./outbox/index.ts";
 import { Ledger, LEDGER_FILE, startOutboxLedgerFeeder, type OutboxLedgerFeeder } from "./ledger/index.ts";
-import { startKafkaRelay, type KafkaRelay } from "./relay/index.ts";
+import { startKafkaRelay, RELAY_DEFAULTS, type KafkaRelay } from "./relay/index.ts";
 import { archiveDirOf, startOutboxArchiver } from "./archive/index.ts";
 import type { TmaxConfig } from "../config/load.ts";
 
 /** Outbox records per ledger transaction in a worker (at most the ledger's 1000). */
 export const LEDGER_BATCH_RECORDS = 1000;
 export const LEDGER_LINGER_MS = 250;
+const RELAY_CONSUMER = RELAY_DEFAULTS.consumerName;
 
 export interface WorkerAudit {
   outbox: Outbox;
@@ -37,6 +38,8 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
     // Large, lingering batches: each SQLite commit is an fsync on this (request-serving) thread.
     feeder = await startOutboxLedgerFeeder({ outbox, ledger, maxBatchRecords: LEDGER_BATCH_RECORDS, lingerMs: LEDGER_LINGER_MS, onError: logError("ledger", workerIndex) });
   }
+  // A worker that once relayed to Kafka would otherwise keep every segment for a relay that never comes.
+  if (audit.kafka === null) await outbox.unregisterConsumer(RELAY_CONSUMER);
   const relay = audit.kafka === null ? null : await startKafkaRelay({
     outbox, brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions,
     clientId: `tmax-${config.server.pod}-w${workerIndex}`, onError: logError("kafka-relay", workerIndex),

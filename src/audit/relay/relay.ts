@@ -67,7 +67,12 @@ export class KafkaRelay {
   }
 
   start(): void {
-    this.feeding = this.feed.run(this.hardStop.signal).finally(() => (this.feedEnded = true));
+    this.feeding = this.feed.run(this.hardStop.signal)
+      .catch((error) => this.fail(error, "read"))
+      .finally(() => {
+        this.feedEnded = true;
+        this.feed.arrived.notify();
+      });
     this.sending = this.sendLoop().catch((error) => this.fail(error, "send"));
   }
 

@@ -85,11 +85,11 @@ async function applyKafkaBatch(payload: EachBatchPayload, ctx: BatchContext): Pr
     const chunk = batch.messages.slice(start, start + ctx.maxChunk);
     const values = chunk.map((m) => m.value).filter((v): v is Buffer => v !== null);
     const result = ctx.ledger.applyPayloads(values); // throws: kafkajs restarts from the last commit
+    count(ctx.stats, result, chunk); // the rows are in SQLite now, whatever the offset commit does
     await ctx.afterCommit?.(result);
     const last = chunk[chunk.length - 1]!.offset;
     payload.resolveOffset(last);
     await payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(last) }] }] });
-    count(ctx.stats, result, chunk);
     await payload.heartbeat();
   }
 }

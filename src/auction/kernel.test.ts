@@ -1,6 +1,7 @@
 // One shared suite for every auction kernel (WASM debug, WASM release, TS reference), plus the
 // differential test: >= 100,000 random auctions on which all three must agree exactly.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { makeRng } from "../util/rng.ts";
 import { buildWasm } from "../../scripts/build-wasm.ts";
 import { createSharedMemory, layout as L } from "./memory.ts";
 import { loadWasmKernel, referenceKernel, type AuctionKernel } from "./kernel.ts";
@@ -122,18 +123,9 @@ for (const [name, factory] of Object.entries(KERNELS)) {
 describe("differential: WASM debug and release agree with the TS reference", () => {
   const AUCTIONS = 100_000;
 
-  function mulberry32(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   test(`${AUCTIONS} random auctions with frequency caps: identical winners, prices, costs, flags, budgets and cap tables`, () => {
     const CAMPAIGNS = 12;
-    const rng = mulberry32(20261204);
+    const rng = makeRng(20261204);
     const sides = Object.values(KERNELS).map((factory) => {
       const side = setup(factory, new Array(CAMPAIGNS).fill(0));
       const table = new FreqCapTable(side.memory);

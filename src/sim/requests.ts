@@ -1,19 +1,9 @@
 // Realistic OpenRTB 2.6 bid requests, reproducible from a seed.
 // A fixed pool of publishers, apps, devices and sizes keeps the traffic looking like a real exchange's.
 
-export type Rng = () => number;
+import { makeRng, type Rng } from "../util/rng.ts";
 
-/** mulberry32: tiny, fast, seeded PRNG returning floats in [0, 1). */
-export function makeRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { makeRng, type Rng };
 
 export interface BidRequestOptions {
   imps?: number;

@@ -1,6 +1,7 @@
 // Audit events for the ledger's tests (tests/ledger-*.test.ts): schema-valid, deterministic from a
 // seed, and the expected books computed independently of SQLite (BigInt sums).
 import type { AuctionResultEvent, AuditEvent, BidRequestEvent, NoticeEvent } from "../schema.ts";
+import { makeRng } from "../../util/rng.ts";
 
 export const CAMPAIGNS = [
   { id: "c1", advertiserId: "adv-acme" },
@@ -47,16 +48,7 @@ export function bidRequestEvent(eventId: string, eventTime: string): BidRequestE
 }
 
 /** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = makeRng;
 
 const DAYS = ["2025-03-01", "2025-03-02"] as const;
 

@@ -2,6 +2,7 @@
 // around split conditions) the WASM debug and release kernels must give the TS reference's margins
 // exactly and its probabilities within 1e-7, for the XGBoost fraud model and for random models.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { makeRng } from "../../util/rng.ts";
 import { buildWasm } from "../../../scripts/build-wasm.ts";
 import { createSharedMemory } from "../../auction/memory.ts";
 import { loadFixture } from "./fixtures.ts";
@@ -14,15 +15,6 @@ const PROBABILITY_TOLERANCE = 1e-7;
 const FRAUD_ROWS = 12_000;
 const RANDOM_MODELS = 24;
 const ROWS_PER_RANDOM_MODEL = 1_000;
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const f32Bits = new Float32Array(1);
 const u32Bits = new Uint32Array(f32Bits.buffer);
@@ -124,13 +116,13 @@ function compare(model: FlatModel, rows: Float32Array, rowCount: number, feature
 describe("differential: WASM debug and release agree with the TS reference", () => {
   test(`${FRAUD_ROWS} random rows on the XGBoost fraud model`, () => {
     const { model, featureCount } = loadFixture("fraud");
-    const rng = mulberry32(20261204);
+    const rng = makeRng(20261204);
     const rows = randomRows(rng, model, FRAUD_ROWS, featureCount);
     expect(compare(model, rows, FRAUD_ROWS, featureCount, "fraud")).toBe(0);
   }, 60_000);
 
   test(`${RANDOM_MODELS} random models of up to 60 trees and depth 12, ${ROWS_PER_RANDOM_MODEL} rows each`, () => {
-    const rng = mulberry32(7);
+    const rng = makeRng(7);
     let inexact = 0;
     for (let m = 0; m < RANDOM_MODELS; m++) {
       const featureCount = 1 + Math.floor(rng() * L.GBDT_MAX_FEATURES);

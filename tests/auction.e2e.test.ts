@@ -129,7 +129,7 @@ describe("audit and books", () => {
     const byType = (type: string) => events.filter((e) => e.event_type === type);
     expect(byType("bid_request")).toHaveLength(1);
     expect(byType("dsp_response").map((e) => [e.dsp_id, e.outcome]).sort()).toEqual([["high", "bid"], ["low", "bid"]]);
-    expect(byType("bid")).toHaveLength(2);
+    expect(byType("dsp_response").flatMap((e) => e.bids).map((b: any) => [b.campaign_id, b.bid_price_micros]).sort()).toEqual([["c-high", 3_000_000], ["c-low", 2_000_000]]);
     expect(byType("auction_result")).toEqual([expect.objectContaining({
       imp_id: "1", dsp_id: "high", campaign_id: "c-high", advertiser_id: "adv-high",
       bid_price_micros: 3_000_000, win_price_micros: 2_010_000, cost_micros: 2_010, no_bid_reason: null,

@@ -1,5 +1,5 @@
 // Building the audit events of one request (schemas in schema.ts): a bid_request, one dsp_response
-// per DSP called, one bid per valid bid, one auction_result per imp; or one invalid_request.
+// per DSP called (with its valid bids), one auction_result per imp; or one invalid_request.
 // Returned as JSON lines ready for the outbox, one record per event.
 import type { BidRequest } from "../openrtb/request.ts";
 import type { CandidateBid } from "../dsp/answer.ts";
@@ -7,7 +7,7 @@ import type { DspReply } from "../dsp/fanout.ts";
 import type { Decision } from "../pipeline/decide.ts";
 import type { WorkerContext } from "../pipeline/context.ts";
 import { NO_USER_KEY, userKeyHex, userKeyOf } from "../freqcap/user-key.ts";
-import { EVENT_VERSION, type AuctionResultEvent, type BidEvent, type BidRequestEvent, type DspResponseEvent, type InvalidRequestEvent } from "./schema.ts";
+import { EVENT_VERSION, type AuctionResultEvent, type BidRequestEvent, type DspBidSummary, type DspResponseEvent, type InvalidRequestEvent } from "./schema.ts";
 
 type Envelope = Pick<BidRequestEvent, "event_id" | "event_version" | "event_time" | "request_id" | "exchange_id" | "publisher_id" | "advertiser_id" | "campaign_id" | "dsp_id" | "region" | "pod" | "worker">;
 
@@ -45,7 +45,6 @@ export function auctionEvents(
   const f: RequestFacts = { ctx, eventTime: new Date().toISOString(), requestId: req.id, exchangeId, publisherId: req.site?.publisher?.id ?? req.app?.publisher?.id ?? null };
   const out: string[] = [JSON.stringify(bidRequestEvent(f, req))];
   for (const reply of replies) out.push(JSON.stringify(dspResponseEvent(f, reply, candidates)));
-  for (const c of candidates) out.push(JSON.stringify(bidEvent(f, c)));
   for (let imp = 0; imp < req.imp.length; imp++) out.push(JSON.stringify(auctionResultEvent(f, req, imp, decision, processingMs)));
   return out;
 }
@@ -64,28 +63,23 @@ function bidRequestEvent(f: RequestFacts, req: BidRequest): BidRequestEvent {
 }
 
 function dspResponseEvent(f: RequestFacts, reply: DspReply, candidates: CandidateBid[]): DspResponseEvent {
-  const bids = candidates.filter((c) => c.dsp === reply.dsp).length;
-  const outcome = reply.outcome === "timeout" ? "timeout" : reply.outcome !== "ok" || (reply.status !== 200 && reply.status !== 204) ? "error" : bids > 0 ? "bid" : "nobid";
+  const bids = candidates.filter((c) => c.dsp === reply.dsp).map((c) => bidSummary(f, c));
+  const outcome = reply.outcome === "timeout" ? "timeout" : reply.outcome !== "ok" || (reply.status !== 200 && reply.status !== 204) ? "error" : bids.length > 0 ? "bid" : "nobid";
   return {
     ...envelope(f, "", null, f.ctx.config.dsps[reply.dsp]!.id),
     event_type: "dsp_response",
     outcome,
     http_status: reply.status,
     latency_ms: round3(reply.latencyMs),
-    bid_count: bids,
+    bid_count: bids.length,
     detail: reply.detail === "" ? null : reply.detail,
+    bids,
   };
 }
 
-function bidEvent(f: RequestFacts, c: CandidateBid): BidEvent {
+function bidSummary(f: RequestFacts, c: CandidateBid): DspBidSummary {
   const campaign = f.ctx.campaignBySlot[c.slot]!;
-  return {
-    ...envelope(f, campaign.advertiserId, campaign.id, f.ctx.config.dsps[c.dsp]!.id),
-    event_type: "bid",
-    imp_id: c.bid.impid,
-    bid_id: c.bid.id,
-    bid_price_micros: c.priceMicros,
-  };
+  return { imp_id: c.bid.impid, bid_id: c.bid.id, campaign_id: campaign.id, advertiser_id: campaign.advertiserId, bid_price_micros: c.priceMicros };
 }
 
 function auctionResultEvent(f: RequestFacts, req: BidRequest, imp: number, decision: Decision, processingMs: number): AuctionResultEvent {

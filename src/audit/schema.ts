@@ -46,7 +46,19 @@ export const BidRequestEvent = Type.Object({
   tmax_ms: Type.Union([Type.Integer(), Type.Null()]),
 });
 
-/** One per DSP called for a request: what came back, how fast. */
+/** A valid bid inside a DSP's answer. */
+export const DspBidSummary = Type.Object({
+  imp_id: Str,
+  bid_id: Str,
+  campaign_id: Str,
+  advertiser_id: Str,
+  bid_price_micros: Micros,
+});
+
+/**
+ * One per DSP called for a request: what came back, how fast, and its valid bids. (`bids` was added
+ * within version 1: events written before it have none; tmax writes no separate `bid` events since.)
+ */
 export const DspResponseEvent = Type.Object({
   ...Envelope,
   event_type: Type.Literal("dsp_response"),
@@ -55,9 +67,10 @@ export const DspResponseEvent = Type.Object({
   latency_ms: Type.Number({ minimum: 0 }),
   bid_count: Type.Integer({ minimum: 0 }),
   detail: OptStr,
+  bids: Type.Optional(Type.Array(DspBidSummary, { maxItems: 512 })),
 });
 
-/** One per valid bid a DSP made (after the answer was checked). */
+/** One valid bid (the older, one-event-per-bid form; tmax now lists bids in `dsp_response`). */
 export const BidEvent = Type.Object({
   ...Envelope,
   event_type: Type.Literal("bid"),
@@ -116,6 +129,7 @@ export const AUDIT_EVENT_SCHEMAS = {
 export type AuditEventType = keyof typeof AUDIT_EVENT_SCHEMAS;
 export type BidRequestEvent = Static<typeof BidRequestEvent>;
 export type DspResponseEvent = Static<typeof DspResponseEvent>;
+export type DspBidSummary = Static<typeof DspBidSummary>;
 export type BidEvent = Static<typeof BidEvent>;
 export type AuctionResultEvent = Static<typeof AuctionResultEvent>;
 export type InvalidRequestEvent = Static<typeof InvalidRequestEvent>;

@@ -21,6 +21,7 @@ import { scanOutboxRecords } from "../src/audit/query/index.ts";
 import { readTopic, type TopicMessage } from "../src/audit/relay/testing.ts";
 import { useKafka } from "./support/kafka.ts";
 import { BUN, ROOT, runCli, startCli, startSimDspProcess, tempDir, type Proc } from "./support/processes.ts";
+import { AnsweredWins, winKey } from "./support/answered-wins.ts";
 
 const TOPIC = "bid-events";
 const PARTITIONS = 3;
@@ -105,47 +106,9 @@ async function topicCreated(): Promise<void> {
   }
 }
 
-const answered = new Set<string>();
-const counts = { sent: 0, ok: 0, nobid: 0, other: 0, errors: 0, mismatched: 0 };
-const key = (requestId: string, impId: string) => `${requestId}|${impId}`;
-
-function request(id: string, imps: number): string {
-  return JSON.stringify({
-    id,
-    imp: Array.from({ length: imps }, (_, i) => ({ id: String(i + 1), banner: { w: 300, h: 250 }, bidfloor: 0.1 })),
-    site: { domain: "news.example", publisher: { id: "pub-1" } },
-    device: { ua: "Mozilla/5.0", ip: "203.0.113.7" },
-    user: { id: `u-${id}` },
-    at: 2,
-    tmax: 200,
-  });
-}
-
-async function loop(url: string, index: number, stop: { now: boolean }): Promise<void> {
-  for (let n = 0; !stop.now; n++) {
-    const id = `kafka-l${index}-${n}`;
-    counts.sent++;
-    try {
-      const res = await fetch(`${url}/openrtb2/auction`, {
-        method: "POST", headers: { "content-type": "application/json" }, body: request(id, 1 + Math.floor(Math.random() * 2)),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      const text = await res.text();
-      if (res.status === 200) {
-        const json = JSON.parse(text) as { id: string; seatbid: Array<{ bid: Array<{ impid: string }> }> };
-        if (json.id !== id) counts.mismatched++;
-        for (const seat of json.seatbid) for (const bid of seat.bid) answered.add(key(id, bid.impid));
-        counts.ok++;
-      } else if (res.status === 204) {
-        counts.nobid++;
-      } else {
-        counts.other++;
-      }
-    } catch {
-      counts.errors++;
-    }
-  }
-}
+const wins = new AnsweredWins(REQUEST_TIMEOUT_MS);
+const { answered, counts } = wins;
+const key = winKey;
 
 interface LedgerWin { event_id: string; request_id: string; imp_id: string }
 
@@ -200,7 +163,7 @@ test("load through a broker restart: every answered win billed once from Kafka, 
   lap("startMs", t0);
 
   const stop = { now: false };
-  const loops = Array.from({ length: LOOPS }, (_, i) => loop(server!.url, i, stop));
+  const loops = Array.from({ length: LOOPS }, (_, i) => wins.loop(server!.url, `kafka-l${i}`, stop));
   await Bun.sleep(LOAD_BEFORE_MS);
   const answeredBeforeRestart = answered.size;
   const tr = performance.now();

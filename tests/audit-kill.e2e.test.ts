@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { buildWasm } from "../scripts/build-wasm.ts";
 import { scanOutboxRecords } from "../src/audit/query/index.ts";
 import { startCli, startSimDspProcess, tempDir, type Proc } from "./support/processes.ts";
+import { AnsweredWins, winKey } from "./support/answered-wins.ts";
 
 const ROUNDS = 5;
 const LOOPS = 32;
@@ -59,51 +60,9 @@ function startServer(): Promise<Proc> {
   return startCli(["serve", "--config", configFile, "--port", "0", "--workers", String(WORKERS)]);
 }
 
-interface ClientCounts { sent: number; ok: number; nobid: number; other: number; errors: number; mismatched: number }
-
-/** `${request_id}|${imp_id}` of every win whose answer the client received in full. */
-const answered = new Set<string>();
-const counts: ClientCounts = { sent: 0, ok: 0, nobid: 0, other: 0, errors: 0, mismatched: 0 };
-const key = (requestId: string, impId: string) => `${requestId}|${impId}`;
-
-function request(id: string, imps: number): string {
-  return JSON.stringify({
-    id,
-    imp: Array.from({ length: imps }, (_, i) => ({ id: String(i + 1), banner: { w: 300, h: 250 }, bidfloor: 0.1 })),
-    site: { domain: "news.example", publisher: { id: "pub-1" } },
-    device: { ua: "Mozilla/5.0", ip: "203.0.113.7" },
-    user: { id: `u-${id}` },
-    at: 2,
-    tmax: 200,
-  });
-}
-
-/** One request loop until `stop.now`; every request id is new (a failed request is never retried). */
-async function loop(url: string, round: number, index: number, stop: { now: boolean }): Promise<void> {
-  for (let n = 0; !stop.now; n++) {
-    const id = `kill-r${round}-l${index}-${n}`;
-    counts.sent++;
-    try {
-      const res = await fetch(`${url}/openrtb2/auction`, {
-        method: "POST", headers: { "content-type": "application/json" }, body: request(id, 1 + Math.floor(Math.random() * 2)),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      const text = await res.text();
-      if (res.status === 200) {
-        const json = JSON.parse(text) as { id: string; seatbid: Array<{ bid: Array<{ impid: string }> }> };
-        if (json.id !== id) counts.mismatched++;
-        for (const seat of json.seatbid) for (const bid of seat.bid) answered.add(key(id, bid.impid));
-        counts.ok++;
-      } else if (res.status === 204) {
-        counts.nobid++;
-      } else {
-        counts.other++;
-      }
-    } catch {
-      counts.errors++; // killed mid-request (reset, refused, or cut off in the body): not answered
-    }
-  }
-}
+const wins = new AnsweredWins(REQUEST_TIMEOUT_MS);
+const { answered, counts } = wins;
+const key = winKey;
 
 interface Round { killAfterMs: number; answeredBefore: number; answeredDuring: number; exit: number | null; signal: string | number | null }
 
@@ -112,7 +71,7 @@ async function killRound(round: number): Promise<{ round: Round; output: string 
   const proc = server;
   const stop = { now: false };
   const before = answered.size;
-  const loops = Array.from({ length: LOOPS }, (_, i) => loop(proc.url, round, i, stop));
+  const loops = Array.from({ length: LOOPS }, (_, i) => wins.loop(proc.url, `kill-r${round}-l${i}`, stop));
   const killAfterMs = KILL_AFTER_MIN_MS + Math.floor(Math.random() * KILL_AFTER_SPREAD_MS);
   await Bun.sleep(killAfterMs);
   stop.now = true;

@@ -16,6 +16,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { Kafka, logLevel } from "kafkajs";
+import "../src/audit/relay/codec.ts"; // the relay's batches are zstd
 import { buildWasm } from "../scripts/build-wasm.ts";
 import { scanOutboxRecords } from "../src/audit/query/index.ts";
 import { readTopic, type TopicMessage } from "../src/audit/relay/testing.ts";

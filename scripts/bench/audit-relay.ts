@@ -3,8 +3,8 @@
 //
 //   relay     `relays` outboxes (one per worker in a server) holding `events` records in all (written
 //             and fsync'd before the clock starts), one startKafkaRelay each with its defaults
-//             (idempotent producer, acks -1, GZIP, one request in flight, batches of <= 2,000 records
-//             / 1 MiB, linger 5 ms); timed from the start until stats().acked covers every record
+//             (idempotent producer, acks -1, zstd, one request in flight, batches of <= 2,000 records
+//             / 1 MiB, linger 5 ms) or the compression asked for; timed from the start until stats().acked covers every record
 //             (connect included). The topic exists beforehand. In a server each relay runs in its
 //             own worker thread; here they share this thread (kafkajs compresses off-thread).
 //   producer  the floor: the relay's own producer settings (relayProducer) and batch limits, the
@@ -14,9 +14,8 @@
 // the timed window, in microseconds per event.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { CompressionTypes } from "kafkajs";
 import { Outbox } from "../../src/audit/outbox/index.ts";
-import { ensureTopic, routeRecord, startKafkaRelay, ACK_TIMEOUT_MS, RELAY_DEFAULTS, type KafkaRelay } from "../../src/audit/relay/index.ts";
+import { compressionType, ensureTopic, routeRecord, startKafkaRelay, ACK_TIMEOUT_MS, RELAY_DEFAULTS, type KafkaRelay, type RelayCompression } from "../../src/audit/relay/index.ts";
 import { kafkaClient, relayProducer } from "../../src/audit/relay/client.ts";
 import { cpuDelta, readCpu, type CpuSample } from "./cpu.ts";
 
@@ -71,6 +70,8 @@ export interface RelayBenchOptions {
   pool: string[];
   events: number;
   relays: number;
+  /** Default: the relay's default (RELAY_DEFAULTS.compression). */
+  compression?: RelayCompression;
 }
 
 export async function benchRelay(o: RelayBenchOptions): Promise<RelayResult> {
@@ -83,6 +84,7 @@ export async function benchRelay(o: RelayBenchOptions): Promise<RelayResult> {
     }
     await ensureTopic(o.brokers, o.topic, o.partitions);
     const bytes = totalBytes(o.pool, o.events);
+    const compression = o.compression ?? RELAY_DEFAULTS.compression;
     let errors = 0;
     let lastError: string | null = null;
     const cpu = cpuMeter(o.brokerPid);
@@ -91,7 +93,7 @@ export async function benchRelay(o: RelayBenchOptions): Promise<RelayResult> {
     const relays: KafkaRelay[] = [];
     for (const [r, outbox] of outboxes.entries()) {
       relays.push(await startKafkaRelay({
-        outbox, brokers: o.brokers, clientId: `tmax-bench-relay-w${r}`, topic: o.topic, partitions: o.partitions,
+        outbox, brokers: o.brokers, clientId: `tmax-bench-relay-w${r}`, topic: o.topic, partitions: o.partitions, compression,
         onError: (e) => { errors++; lastError = String((e as Error)?.message ?? e); },
       }));
     }
@@ -110,7 +112,7 @@ export async function benchRelay(o: RelayBenchOptions): Promise<RelayResult> {
     const stats = relays.map((relay) => relay.stats());
     await Promise.all(relays.map((relay) => relay.stop()));
     return {
-      name: `relay: ${o.relays} outbox${o.relays > 1 ? "es" : ""} -> Kafka (${o.relays} relay${o.relays > 1 ? "s, as workers" : ", one worker's"})`,
+      name: `relay: ${o.relays} outbox${o.relays > 1 ? "es" : ""} -> Kafka (${o.relays} relay${o.relays > 1 ? "s, as workers" : ", one worker's"}, ${compression})`,
       events: o.events, seconds: round(seconds, 3), eventsPerSec: Math.round(o.events / seconds), mbPerSec: round(bytes / seconds / 1e6, 1),
       batches: stats.reduce((s, x) => s + x.batches, 0), ...used,
       detail: {
@@ -150,7 +152,8 @@ export interface ProducerBenchOptions {
   pool: string[];
   events: number;
   name: string;
-  compression?: CompressionTypes;
+  /** Default: the relay's default (RELAY_DEFAULTS.compression). */
+  compression?: RelayCompression;
 }
 
 export async function benchProducer(o: ProducerBenchOptions): Promise<RelayResult> {
@@ -167,7 +170,7 @@ export async function benchProducer(o: ProducerBenchOptions): Promise<RelayResul
   await producer.connect();
   try {
     for (const batch of batches) {
-      await producer.send({ topic: o.topic, acks: -1, timeout: ACK_TIMEOUT_MS, compression: o.compression ?? CompressionTypes.GZIP, messages: batch });
+      await producer.send({ topic: o.topic, acks: -1, timeout: ACK_TIMEOUT_MS, compression: compressionType(o.compression ?? RELAY_DEFAULTS.compression), messages: batch });
     }
     seconds = (performance.now() - t0) / 1000;
     used = cpu.stop(o.events);

@@ -10,11 +10,13 @@
 //        reference  the same records copied into one buffer per window, one write + fdatasync
 //   2. relay events/s to a real broker  (goal >= 50,000 events/s)
 //        relay      one worker's relay draining a prefilled outbox into a topic, defaults (idempotent,
-//                   acks -1, GZIP, one request in flight) (scripts/bench/audit-relay.ts); then
+//                   acks -1, zstd, one request in flight) (scripts/bench/audit-relay.ts); then
 //                   2 relays on 2 outboxes at once, as a 2-worker server runs them (--relays)
 //        baseline   the relay's own kafkajs producer settings and batch limits, the same messages
 //                   built in memory first, one send at a time
-//        diagnostic the same producer without compression: how much of the time GZIP takes
+//        gzip rows  the bare producer and one relay with GZIP (kafkajs's own codec, the relay's
+//                   former default): what zstd (src/audit/relay/codec.ts) buys
+//        diagnostic the same producer without compression: how much of the time compression takes
 //      CPU per event of this process and of the broker JVM is shown for each Kafka row: on a
 //      2-core machine the client, its gzip and the broker share the two cores.
 //   The broker is started and stopped here (scripts/services/kafka.ts: one KRaft node, jars cached
@@ -34,7 +36,6 @@ import { parseArgs } from "node:util";
 import { startKafka, type KafkaService } from "../services/kafka.ts";
 import { OUTBOX_DEFAULTS } from "../../src/audit/outbox/limits.ts";
 import { benchOutbox, benchRawBatched, benchRawWrites, eventPool, type WriteResult } from "./audit-outbox.ts";
-import { CompressionTypes } from "kafkajs";
 import { benchProducer, benchRelay, type RelayResult } from "./audit-relay.ts";
 
 const GOAL_OUTBOX_EVENTS_PER_SEC = 200_000;
@@ -134,6 +135,8 @@ async function main(): Promise<number> {
 
     let producer: RelayResult | null = null;
     let plain: RelayResult | null = null;
+    let producerGzip: RelayResult | null = null;
+    let relayGzip: RelayResult | null = null;
     let warm: RelayResult | null = null;
     const relays: RelayResult[] = [];
     if (o.kafka) {
@@ -143,14 +146,18 @@ async function main(): Promise<number> {
       const k = { brokers: kafka.brokers, brokerPid: kafka.pid, partitions: o.partitions, pool };
       warm = await benchProducer({ ...k, topic: "bench-warmup", events: WARMUP_PRODUCER_EVENTS, name: "warm-up" });
       console.log(`  broker warm-up: ${warm.eventsPerSec} events/s (not reported)`);
-      producer = await benchProducer({ ...k, topic: "bench-producer", events: o.relayEvents, name: "baseline: kafkajs producer from memory (relay settings)" });
+      producer = await benchProducer({ ...k, topic: "bench-producer", events: o.relayEvents, name: "baseline: kafkajs producer from memory (relay settings, zstd)" });
       console.log(`  ${producer.name}: ${producer.eventsPerSec} events/s`);
+      producerGzip = await benchProducer({ ...k, topic: "bench-producer-gzip", events: o.relayEvents, name: "gzip: same producer, GZIP (kafkajs codec)", compression: "gzip" });
+      console.log(`  ${producerGzip.name}: ${producerGzip.eventsPerSec} events/s`);
       for (const n of o.relays) {
         const r = await benchRelay({ ...k, dir: join(tmp, `relay-${n}`), topic: `bench-relay-${n}`, events: o.relayEvents, relays: n });
         relays.push(r);
         console.log(`  ${r.name}: ${r.eventsPerSec} events/s`);
       }
-      plain = await benchProducer({ ...k, topic: "bench-plain", events: o.relayEvents, name: "diagnostic: same producer, no compression", compression: CompressionTypes.None });
+      relayGzip = await benchRelay({ ...k, dir: join(tmp, "relay-gzip"), topic: "bench-relay-gzip", events: o.relayEvents, relays: 1, compression: "gzip" });
+      console.log(`  ${relayGzip.name}: ${relayGzip.eventsPerSec} events/s`);
+      plain = await benchProducer({ ...k, topic: "bench-plain", events: o.relayEvents, name: "diagnostic: same producer, no compression", compression: "none" });
       console.log(`  ${plain.name}: ${plain.eventsPerSec} events/s`);
       await kafka.stop();
       kafka = null;
@@ -159,7 +166,7 @@ async function main(): Promise<number> {
 
     const best = outboxes.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
     const rows: Row[] = [rowOfWrite(raw), ...outboxes.map(rowOfWrite), rowOfWrite(batched)];
-    if (producer && plain) rows.push(rowOfRelay(producer), ...relays.map(rowOfRelay), rowOfRelay(plain));
+    if (producer && plain && producerGzip && relayGzip) rows.push(rowOfRelay(producer), ...relays.map(rowOfRelay), rowOfRelay(producerGzip), rowOfRelay(relayGzip), rowOfRelay(plain));
     console.log("");
     console.log(table(rows));
     console.log("");
@@ -170,11 +177,12 @@ async function main(): Promise<number> {
     const relayMet = relay ? relay.eventsPerSec >= GOAL_RELAY_EVENTS_PER_SEC : null;
     console.log(`ratio outbox / raw writes (same fsync cadence): x${outboxRatio}   (best outbox row: ${best.name}; vs one write per window: x${batchedRatio})`);
     if (relay && producer) console.log(`ratio relay / bare producer (same settings, from memory): x${relayRatio}${relays.slice(1).map((r) => `; ${r.name}: x${ratio(r.eventsPerSec, producer!.eventsPerSec)}`).join("")}`);
+    if (relay && relayGzip && producerGzip) console.log(`ratio zstd / gzip: relay x${ratio(relay.eventsPerSec, relayGzip.eventsPerSec)}, bare producer x${ratio(producer!.eventsPerSec, producerGzip.eventsPerSec)}`);
     console.log(`goal outbox >= ${GOAL_OUTBOX_EVENTS_PER_SEC.toLocaleString("en-US")} events/s: ${outboxMet ? "MET" : "NOT MET"} (${best.eventsPerSec.toLocaleString("en-US")})`);
     if (relay) console.log(`goal relay >= ${GOAL_RELAY_EVENTS_PER_SEC.toLocaleString("en-US")} events/s: ${relayMet ? "MET" : "NOT MET"} (one relay ${relay.eventsPerSec.toLocaleString("en-US")}${relays.slice(1).map((r) => `; ${r.name}: ${r.eventsPerSec.toLocaleString("en-US")}`).join("")})`);
     console.log(JSON.stringify({
       outbox: { best: best.eventsPerSec, runs: outboxes, baselineRaw: raw, referenceBatched: batched, ratioToRaw: outboxRatio, ratioToBatched: batchedRatio, goal: GOAL_OUTBOX_EVENTS_PER_SEC, met: outboxMet },
-      relay: relay && producer ? { eventsPerSec: relay.eventsPerSec, runs: relays, baselineProducer: producer, noCompression: plain, warmup: warm, ratio: relayRatio, goal: GOAL_RELAY_EVENTS_PER_SEC, met: relayMet } : null,
+      relay: relay && producer ? { eventsPerSec: relay.eventsPerSec, runs: relays, baselineProducer: producer, gzipProducer: producerGzip, gzipRelay: relayGzip, noCompression: plain, warmup: warm, ratio: relayRatio, goal: GOAL_RELAY_EVENTS_PER_SEC, met: relayMet } : null,
       config: { ...o, commitWindowMs: OUTBOX_DEFAULTS.commitWindowMs, poolEvents: POOL_EVENTS }, totalSeconds: Math.round((performance.now() - t0) / 100) / 10,
     }));
     return 0;

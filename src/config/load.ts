@@ -35,7 +35,8 @@ export interface TmaxConfig {
     commitWindowMs: number;
     /** "embedded": each worker feeds the SQLite billing ledger from its outbox; "off": a Kafka consumer does. */
     ledger: "embedded" | "off";
-    kafka: { brokers: string[]; topic: string; partitions: number } | null;
+    /** compression: the relay's batch codec (zstd: consumers must register it, src/audit/relay/codec.ts). */
+    kafka: { brokers: string[]; topic: string; partitions: number; compression: "zstd" | "gzip" | "none" } | null;
     /** hot = outbox + ledger, warm = Parquet by date and advertiser, cold = compacted Parquet; nothing deleted before. */
     retention: RetentionPolicy;
   };
@@ -99,7 +100,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       commitWindowMs: file.audit?.commitWindowMs ?? 2,
       ledger: file.audit?.ledger ?? "embedded",
       retention: retentionPolicy(file.audit?.retention),
-      kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12 },
+      kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12, compression: file.audit.kafka.compression ?? "zstd" },
     },
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),

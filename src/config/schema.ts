@@ -68,6 +68,7 @@ export const ConfigFile = Type.Object({
       brokers: Type.Array(Type.String({ minLength: 3 }), { minItems: 1, maxItems: 64 }),
       topic: Type.Optional(Type.String({ minLength: 1, maxLength: 249, pattern: "^[A-Za-z0-9._-]+$" })),
       partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+      compression: Type.Optional(Type.Union([Type.Literal("zstd"), Type.Literal("gzip"), Type.Literal("none")])),
     }, { additionalProperties: false })),
   }, { additionalProperties: false })),
   fraud: Type.Optional(Type.Object({

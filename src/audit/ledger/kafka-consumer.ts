@@ -2,6 +2,7 @@
 // fetched batch is applied in chunks, one SQLite transaction per chunk; the chunk's offsets are
 // resolved and committed only after its transaction committed. A crash or a rebalance between the
 // two replays the chunk to whoever owns the partition next; the ledger ignores it by event_id.
+import "../relay/codec.ts"; // registers zstd with kafkajs: the relay compresses bid-events with it
 import { Kafka, logLevel as KafkaLogLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type logLevel } from "kafkajs";
 import type { ApplyResult, Ledger } from "./ledger.ts";
 import { KAFKA_GROUP_ID, KAFKA_TOPIC, LEDGER_LIMITS } from "./limits.ts";

@@ -1,6 +1,7 @@
 // The kafkajs side of the relay: a client with bounded timeouts and retries, the producer settings
 // that keep each partition in order without duplicates on retry (idempotent, acks -1, one request
 // in flight), creating the topic, and telling which errors need a new producer or a smaller batch.
+import "./codec.ts"; // zstd for kafkajs (the relay's default compression)
 import { Kafka, logLevel, Partitioners, type logCreator, type Producer, type RetryOptions } from "kafkajs";
 import {
   CLIENT_RETRIES, CLIENT_RETRY_INITIAL_MS, CLIENT_RETRY_MAX_MS, CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TOPIC_MAX_MESSAGE_BYTES,

@@ -1,6 +1,7 @@
 // The relay's options, their defaults (limits.ts) and their checks.
 import type { logCreator } from "kafkajs";
 import type { Outbox } from "../outbox/index.ts";
+import { RELAY_COMPRESSIONS, type RelayCompression } from "./codec.ts";
 import { RELAY_DEFAULTS } from "./limits.ts";
 
 /** Where a failure happened: the relay goes on in every case (retrying, or past a malformed record). */
@@ -18,6 +19,8 @@ export interface KafkaRelayOptions {
   batchMaxRecords?: number;
   batchMaxBytes?: number;
   lingerMs?: number;
+  /** Batch compression (default RELAY_DEFAULTS.compression, "zstd"); consumers need the codec (codec.ts). */
+  compression?: RelayCompression;
   /** Default bound of stop()'s drain. */
   stopDrainMs?: number;
   /** The outbox consumer name (default "kafka-relay"). */
@@ -36,6 +39,7 @@ export interface ResolvedRelayOptions {
   batchMaxRecords: number;
   batchMaxBytes: number;
   lingerMs: number;
+  compression: RelayCompression;
   stopDrainMs: number;
   consumerName: string;
   onError: (error: unknown, context: RelayErrorContext) => void;
@@ -54,6 +58,7 @@ export function resolveRelayOptions(options: KafkaRelayOptions): ResolvedRelayOp
     batchMaxRecords: options.batchMaxRecords ?? RELAY_DEFAULTS.batchMaxRecords,
     batchMaxBytes: options.batchMaxBytes ?? RELAY_DEFAULTS.batchMaxBytes,
     lingerMs: options.lingerMs ?? RELAY_DEFAULTS.lingerMs,
+    compression: options.compression ?? RELAY_DEFAULTS.compression,
     stopDrainMs: options.stopDrainMs ?? RELAY_DEFAULTS.stopDrainMs,
     consumerName: options.consumerName ?? RELAY_DEFAULTS.consumerName,
     onError: options.onError ?? (() => {}),
@@ -64,6 +69,7 @@ export function resolveRelayOptions(options: KafkaRelayOptions): ResolvedRelayOp
   positive("batchMaxBytes", resolved.batchMaxBytes);
   nonNegative("lingerMs", resolved.lingerMs);
   nonNegative("stopDrainMs", resolved.stopDrainMs);
+  if (!RELAY_COMPRESSIONS.includes(resolved.compression)) throw new RangeError(`kafka relay: compression must be one of ${RELAY_COMPRESSIONS.join(", ")}`);
   if (resolved.topic.length === 0) throw new RangeError("kafka relay: topic must not be empty");
   return resolved;
 }

@@ -1,11 +1,11 @@
 // The relay of one worker's outbox to Kafka: reads committed records from its checkpoint (feed.ts),
 // sends them in batches (one produce request at a time, idempotent, acks from all in-sync
-// replicas, GZIP), and moves its outbox checkpoint only past what Kafka acknowledged. A failed
+// replicas, zstd by default: codec.ts), and moves its outbox checkpoint only past what Kafka acknowledged. A failed
 // batch is sent again, the same batch, after a backoff, until it goes through or the relay stops:
 // nothing is skipped, and a restart resends only the unacknowledged tail (at-least-once).
-import { CompressionTypes } from "kafkajs";
 import type { Position } from "../outbox/index.ts";
 import { describeError, isTooLarge, needsNewProducer } from "./client.ts";
+import { compressionType } from "./codec.ts";
 import { OutboxFeed, type Pending } from "./feed.ts";
 import { OutboxDistance } from "./lag.ts";
 import { ACK_TIMEOUT_MS, ASSUMED_RECORD_BYTES, RETRY_INITIAL_MS, RETRY_JITTER, RETRY_MAX_MS } from "./limits.ts";
@@ -168,6 +168,7 @@ export class KafkaRelay {
   private async deliver(batch: Pending[]): Promise<Outcome> {
     const signal = this.hardStop.signal;
     const messages = batch.map((p) => p.message);
+    const compression = compressionType(this.options.compression);
     let sentBefore = false;
     for (let failures = 0; !signal.aborted; ) {
       try {
@@ -176,7 +177,7 @@ export class KafkaRelay {
         this.counts.sent += batch.length;
         if (sentBefore) this.counts.resent += batch.length;
         sentBefore = true;
-        const send = producer.send({ topic: this.options.topic, acks: -1, timeout: ACK_TIMEOUT_MS, compression: CompressionTypes.GZIP, messages });
+        const send = producer.send({ topic: this.options.topic, acks: -1, timeout: ACK_TIMEOUT_MS, compression, messages });
         if ((await raceAbort(send, signal)) === ABORTED) return "stopped";
         this.lastAttemptOk = true;
         return "ok";

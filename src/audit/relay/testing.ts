@@ -2,6 +2,7 @@
 // chosen size whose event_id carries the advertiser and a per-advertiser sequence number, and a
 // reader of a whole topic through a kafkajs consumer.
 import { Kafka, logLevel } from "kafkajs";
+import "./codec.ts"; // the relay's batches are zstd by default
 import { EVENT_VERSION, type DspResponseEvent } from "../schema.ts";
 
 /** Bytes a DspResponseEvent's `detail` may hold (the schema's string limit). */

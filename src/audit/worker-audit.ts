@@ -1,12 +1,15 @@
 // One worker's audit trail: its durable outbox (every event of a request is in it, fsync'd, before
-// the answer leaves) and the consumers that read it in the same thread: the Parquet archive (warm
-// tier), the billing ledger (embedded default) and, when configured, the relay to Kafka. Consumers register before the first request,
-// so no segment can be deleted before they have read it.
+// the answer leaves) and the consumers that read it: the Parquet archive (warm tier) and the billing
+// ledger (embedded default) in a consumer thread of their own (src/audit/consumers: their parsing,
+// encoding and SQLite fsyncs never block this request-serving thread), and, when configured, the
+// relay to Kafka in this thread. Consumers register before the first request, so no segment can be
+// deleted before they have read it; checkpoints and deletions stay with the outbox, in this thread.
 import { join } from "node:path";
 import { Outbox, outboxDir } from "./outbox/index.ts";
-import { Ledger, LEDGER_FILE, startOutboxLedgerFeeder, type OutboxLedgerFeeder } from "./ledger/index.ts";
+import { LEDGER_FILE } from "./ledger/index.ts";
 import { startKafkaRelay, RELAY_DEFAULTS, type KafkaRelay } from "./relay/index.ts";
-import { archiveDirOf, startOutboxArchiver } from "./archive/index.ts";
+import { archiveDirOf } from "./archive/index.ts";
+import { startConsumerThread } from "./consumers/host.ts";
 import type { TmaxConfig } from "../config/load.ts";
 
 /** Outbox records per ledger transaction in a worker (at most the ledger's 1000). */
@@ -30,19 +33,17 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
   if (outbox.recovery.truncated !== null) {
     console.error(JSON.stringify({ level: "warn", msg: "audit outbox: torn tail truncated at start", worker: workerIndex, ...outbox.recovery.truncated }));
   }
-  const archiver = await startOutboxArchiver({ outbox, archiveDir: archiveDirOf(audit.dir), encoder: "thread", onError: logError("archive", workerIndex) });
-  let ledger: Ledger | null = null;
-  let feeder: OutboxLedgerFeeder | null = null;
-  if (audit.ledger === "embedded") {
-    ledger = Ledger.open(join(audit.dir, LEDGER_FILE));
-    // Large, lingering batches: each SQLite commit is an fsync on this (request-serving) thread.
-    feeder = await startOutboxLedgerFeeder({ outbox, ledger, maxBatchRecords: LEDGER_BATCH_RECORDS, lingerMs: LEDGER_LINGER_MS, onError: logError("ledger", workerIndex) });
-  }
+  // Large, lingering ledger batches: each SQLite commit is an fsync (on the consumer thread).
+  const consumers = await startConsumerThread({
+    outbox, workerIndex, archiveDir: archiveDirOf(audit.dir),
+    ledger: audit.ledger === "embedded" ? { file: join(audit.dir, LEDGER_FILE), maxBatchRecords: LEDGER_BATCH_RECORDS, lingerMs: LEDGER_LINGER_MS } : null,
+    onError: logError("audit-consumers", workerIndex),
+  });
   // A worker that once relayed to Kafka would otherwise keep every segment for a relay that never comes.
   if (audit.kafka === null) await outbox.unregisterConsumer(RELAY_CONSUMER);
   const relay = audit.kafka === null ? null : await startKafkaRelay({
     outbox, brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions,
-    clientId: `tmax-${config.server.pod}-w${workerIndex}`, onError: logError("kafka-relay", workerIndex),
+    compression: audit.kafka.compression, clientId: `tmax-${config.server.pod}-w${workerIndex}`, onError: logError("kafka-relay", workerIndex),
   });
   return {
     outbox,
@@ -56,9 +57,7 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
     async stop() {
       await outbox.flush();
       await relay?.stop();
-      await feeder?.stop();
-      await archiver.stop();
-      ledger?.close();
+      await consumers.stop();
       await outbox.close();
     },
   };

@@ -4,7 +4,7 @@
 // place, so a crash at any point replays (never loses) events. A replayed batch starts at the same
 // outbox position and so has the same part names: the parts are replaced, not duplicated.
 import { basename } from "node:path";
-import type { Outbox, OutboxRecord, Position } from "../outbox/index.ts";
+import type { ConsumableOutbox, OutboxReader, OutboxRecord, Position } from "../outbox/index.ts";
 import { archivableProblem, type ArchivableEvent } from "./columns.ts";
 import type { ArchiveIo } from "./durable.ts";
 import { threadEncoder, type Encoder } from "./encoder.ts";
@@ -17,7 +17,8 @@ const OFFSET_DIGITS = 12;
 const WRITER_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface OutboxArchiverOptions {
-  outbox: Outbox;
+  /** The outbox, or a read-only view of it in another thread (src/audit/consumers). */
+  outbox: ConsumableOutbox;
   archiveDir: string;
   flushEveryRecords?: number;
   flushEveryMs?: number;
@@ -122,7 +123,7 @@ class ArchiverLoop {
     }
   }
 
-  private async readSome(reader: ReturnType<Outbox["reader"]>): Promise<OutboxRecord[] | null> {
+  private async readSome(reader: OutboxReader): Promise<OutboxRecord[] | null> {
     const want = Math.max(1, Math.min(ARCHIVE_DEFAULTS.readBatchRecords, this.flushEveryRecords - this.pending.length));
     try {
       const records = await reader.read(want);

@@ -3,9 +3,9 @@
 // batch's `next` only after that transaction committed. A crash between the commit and the ack
 // replays the batch on the next start; the ledger ignores the replay by event_id.
 //
-// One feeder per worker outbox (an outbox is opened by one thread only); all of them write to the
-// same ledger file. Stop the feeder before closing its outbox.
-import type { Outbox, Position } from "../outbox/index.ts";
+// One feeder per worker outbox (an outbox is opened by one thread only; the feeder may run in another
+// thread over a read-only view of it, see src/audit/consumers); all of them write to the same ledger file. Stop the feeder before closing its outbox.
+import type { ConsumableOutbox, Position } from "../outbox/index.ts";
 import type { ApplyResult } from "./ledger.ts";
 import { LEDGER_LIMITS, OUTBOX_CONSUMER } from "./limits.ts";
 
@@ -16,7 +16,8 @@ export interface LedgerSink {
 }
 
 export interface OutboxLedgerFeederOptions {
-  outbox: Outbox;
+  /** The outbox, or a read-only view of it in another thread (src/audit/consumers). */
+  outbox: ConsumableOutbox;
   ledger: LedgerSink;
   /** Default "billing-ledger". */
   consumer?: string;
@@ -132,7 +133,7 @@ function count(stats: FeederStats, result: ApplyResult, acked: Position): void {
 }
 
 /** Closed or failed: no record will commit any more (a failed outbox is reopened, with a new feeder). */
-function outboxEnded(outbox: Outbox): boolean {
+function outboxEnded(outbox: ConsumableOutbox): boolean {
   const state = outbox.state();
   return state === "closed" || state === "failed";
 }

@@ -11,6 +11,7 @@ import { OutboxReader, type OutboxRecord } from "./reader.ts";
 import { CONSUMER_NAME_PATTERN, OUTBOX_DEFAULTS } from "./limits.ts";
 import { OutboxClosedError } from "./errors.ts";
 import { resolveLimits } from "./options.ts";
+import type { ConsumableOutbox, SegmentSnapshot } from "./consumable.ts";
 
 export interface OutboxOptions extends Partial<CommitLimits> {
   dir: string;
@@ -35,8 +36,9 @@ export function outboxDir(auditDir: string, workerIndex: number): string {
   return join(auditDir, "outbox", `w${workerIndex}`);
 }
 
-export class Outbox {
+export class Outbox implements ConsumableOutbox {
   private wake = deferred();
+  private readonly commitListeners = new Set<() => void>();
   private closed = false;
   private deletedSegments = 0;
   private retentionError: string | null = null;
@@ -113,6 +115,17 @@ export class Outbox {
 
   segmentIds(): number[] {
     return this.store.segmentIds();
+  }
+
+  /** The segments, their sizes and the committed end: what a reader in another thread needs. */
+  segmentSnapshot(): SegmentSnapshot {
+    return { ids: this.store.segmentIds(), sealed: this.store.sealedSizes(), committed: this.committedPosition(), state: this.state() };
+  }
+
+  /** Calls `listener` after every commit (and on failure or close); returns the unsubscribe. */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
   }
 
   /** A reader of committed records from `from` (default: the oldest kept). Close it when done. */
@@ -217,6 +230,13 @@ export class Outbox {
     const wake = this.wake;
     this.wake = deferred();
     wake.resolve();
+    for (const listener of this.commitListeners) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure is its own; the commit stands
+      }
+    }
   }
 
   private checkOpen(): void {

@@ -138,6 +138,11 @@ export class SegmentStore {
     return [...this.ids];
   }
 
+  /** The sealed segments and their sizes (what a reader in another thread needs to know). */
+  sealedSizes(): [id: number, bytes: number][] {
+    return [...this.sealedBytes];
+  }
+
   async close(): Promise<void> {
     await this.io.close(this.activeFd);
   }

@@ -1,0 +1,175 @@
+// The writer side of a consumer thread: the request-serving worker keeps its outbox (appends,
+// fsyncs, checkpoints, segment deletion) and moves the consumers that read it — the Parquet
+// archiver and the embedded ledger feeder — to a thread of their own (thread.ts). The consumers are
+// registered here, before the first request, so no segment is deleted before they have read it.
+// After every group commit this side posts the committed end (and the segments) to the thread,
+// which reads no further; the thread's acks come back and are applied here with outbox.ack, so the
+// checkpoint file and deletions stay in the one thread that owns the outbox. A thread that dies is
+// started again from the checkpoints (its unacked batches replay: the ledger ignores replays by
+// event_id, the archive replaces parts of the same batch).
+import type { Outbox } from "../outbox/index.ts";
+import { ARCHIVE_CONSUMER } from "../archive/archiver.ts";
+import { OUTBOX_CONSUMER } from "../ledger/limits.ts";
+import { CONSUMER_WORKER_URL } from "../../worker-url.ts";
+import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
+
+/** How long stop() waits for the thread to write and ack what it holds before terminating it. */
+export const CONSUMER_STOP_TIMEOUT_MS = 30_000;
+export const CONSUMER_RESTART_DELAY_MS = 1_000;
+
+export interface ConsumerThreadOptions {
+  outbox: Outbox;
+  workerIndex: number;
+  archiveDir: string;
+  archiveFlushEveryRecords?: number;
+  archiveFlushEveryMs?: number;
+  /** The embedded ledger fed from this outbox, or null. */
+  ledger: { file: string; maxBatchRecords: number; lingerMs: number } | null;
+  /** The thread's entry (tests); default CONSUMER_WORKER_URL. */
+  url?: string;
+  restartDelayMs?: number;
+  onError?: (error: unknown, context?: unknown) => void;
+}
+
+export interface ConsumerThread {
+  /** How many times the thread died and was started again. */
+  restarts(): number;
+  /** Stops the consumers (they write and ack what they hold), then ends the thread. Call before closing the outbox. */
+  stop(): Promise<void>;
+}
+
+export async function startConsumerThread(options: ConsumerThreadOptions): Promise<ConsumerThread> {
+  const { outbox } = options;
+  const names = [ARCHIVE_CONSUMER, ...(options.ledger === null ? [] : [OUTBOX_CONSUMER])];
+  for (const name of names) await outbox.registerConsumer(name);
+  const url = options.url ?? CONSUMER_WORKER_URL;
+  let stopping = false;
+  let restarts = 0;
+  let restartTimer: ReturnType<typeof setTimeout> | null = null;
+  let live: Live | null = null;
+
+  const initFor = (): ConsumerThreadInit => ({
+    workerIndex: options.workerIndex,
+    outboxDir: outbox.dir,
+    snapshot: outbox.segmentSnapshot(),
+    positions: names.map((name) => [name, outbox.consumerPosition(name)!]),
+    archive: { dir: options.archiveDir, consumerName: ARCHIVE_CONSUMER, flushEveryRecords: options.archiveFlushEveryRecords, flushEveryMs: options.archiveFlushEveryMs },
+    ledger: options.ledger === null ? null : { ...options.ledger, consumerName: OUTBOX_CONSUMER },
+  });
+
+  let spawning: Promise<unknown> | null = null;
+  const restart = () => {
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      if (stopping) return;
+      restarts++;
+      spawning = spawn(outbox, url, initFor(), onExit).then(
+        async (thread) => {
+          if (stopping) await thread.stop();
+          else live = thread;
+        },
+        (err) => {
+          if (stopping) return;
+          options.onError?.(err, { consumerThread: "restart failed; retrying" });
+          restart();
+        },
+      ).finally(() => (spawning = null));
+    }, options.restartDelayMs ?? CONSUMER_RESTART_DELAY_MS);
+  };
+  const onExit = (thread: Live, reason: unknown) => {
+    if (live !== thread) return;
+    live = null;
+    thread.dispose();
+    if (stopping) return;
+    options.onError?.(reason, { consumerThread: "died; restarting from the checkpoints" });
+    restart();
+  };
+  live = await spawn(outbox, url, initFor(), onExit);
+
+  return {
+    restarts: () => restarts,
+    async stop() {
+      stopping = true;
+      if (restartTimer !== null) clearTimeout(restartTimer);
+      await spawning;
+      const thread = live;
+      live = null;
+      await thread?.stop();
+    },
+  };
+}
+
+interface Live {
+  stop(): Promise<void>;
+  dispose(): void;
+}
+
+/** Starts one thread; resolves once its consumers started (rejects, the thread ended, when they could not). */
+function spawn(outbox: Outbox, url: string, init: ConsumerThreadInit, onExit: (thread: Live, reason: unknown) => void): Promise<Live> {
+  const worker = new Worker(url);
+  const post = (message: HostToThread) => {
+    if (!ended) worker.postMessage(message);
+  };
+  let ended = false;
+  let ready = false;
+  let stopped: (() => void) | null = null;
+  const unsubscribe = outbox.onCommit(() => post({ type: "commit", snapshot: outbox.segmentSnapshot() }));
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    worker.terminate();
+    stopped?.();
+  };
+  const thread: Live = {
+    dispose: end,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (ended) return resolve();
+        const timer = setTimeout(end, CONSUMER_STOP_TIMEOUT_MS);
+        stopped = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        post({ type: "stop" });
+      }).then(end),
+  };
+  return new Promise<Live>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<ThreadToHost>) => {
+      const message = event.data;
+      switch (message.type) {
+        case "ready":
+          ready = true;
+          resolve(thread);
+          break;
+        case "failed":
+          end();
+          reject(new Error(`audit consumer thread could not start: ${message.error}`));
+          break;
+        case "ack":
+          outbox.ack(message.name, message.position).then(
+            () => post({ type: "acked", id: message.id, snapshot: outbox.segmentSnapshot() }),
+            (err) => post({ type: "acked", id: message.id, error: String((err as Error)?.message ?? err), snapshot: outbox.segmentSnapshot() }),
+          );
+          break;
+        case "stopped":
+          stopped?.();
+          break;
+      }
+    };
+    const died = (reason: unknown) => {
+      if (ended) return;
+      if (!ready) {
+        end();
+        reject(reason instanceof Error ? reason : new Error(String(reason)));
+      } else if (stopped !== null) {
+        end(); // died while stopping: what it did not ack replays at the next start
+      } else {
+        onExit(thread, reason);
+      }
+    };
+    worker.addEventListener("error", (event: ErrorEvent) => died(new Error(`audit consumer thread failed: ${event.message}`)));
+    worker.addEventListener("close", () => died(new Error("audit consumer thread exited")));
+    worker.postMessage({ type: "init", init } satisfies HostToThread);
+  });
+}

@@ -1,0 +1,30 @@
+// Messages between a request-serving worker thread (the outbox writer, "host") and its consumer
+// thread (archiver and ledger feeder over a read-only view of the outbox). See host.ts, thread.ts.
+import type { Position, SegmentSnapshot } from "../outbox/index.ts";
+
+export interface ConsumerThreadInit {
+  workerIndex: number;
+  /** The outbox directory (read-only in the consumer thread). */
+  outboxDir: string;
+  /** The writer's segments at the start; later ones come with every commit. */
+  snapshot: SegmentSnapshot;
+  /** Every consumer the thread runs, registered by the writer before the first request, with its position. */
+  positions: [name: string, position: Position][];
+  archive: { dir: string; consumerName: string; flushEveryRecords?: number; flushEveryMs?: number };
+  /** The embedded ledger, or null when the ledger is fed elsewhere (Kafka). */
+  ledger: { file: string; consumerName: string; maxBatchRecords: number; lingerMs: number } | null;
+}
+
+export type HostToThread =
+  | { type: "init"; init: ConsumerThreadInit }
+  /** After every commit of the writer (and on its failure or close). */
+  | { type: "commit"; snapshot: SegmentSnapshot }
+  | { type: "acked"; id: number; error?: string; snapshot: SegmentSnapshot }
+  /** Stop the consumers (each writes and acks what it holds), then answer "stopped". */
+  | { type: "stop" };
+
+export type ThreadToHost =
+  | { type: "ready" }
+  | { type: "failed"; error: string }
+  | { type: "ack"; id: number; name: string; position: Position }
+  | { type: "stopped" };

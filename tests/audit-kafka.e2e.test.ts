@@ -23,6 +23,7 @@ import { readTopic, type TopicMessage } from "../src/audit/relay/testing.ts";
 import { useKafka } from "./support/kafka.ts";
 import { BUN, ROOT, runCli, startCli, startSimDspProcess, tempDir, type Proc } from "./support/processes.ts";
 import { AnsweredWins, winKey } from "./support/answered-wins.ts";
+import { metric, metrics } from "./support/openrtb.ts";
 
 const TOPIC = "bid-events";
 const PARTITIONS = 3;
@@ -205,6 +206,13 @@ test("load through a broker restart: every answered win billed once from Kafka, 
   expect(query.code).toBe(0);
   const queried = query.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(queried.filter((e) => e.event_type === "auction_result" && e.imp_id === sampleImp && e.bid_id !== null)).toHaveLength(1);
+
+  // The relay's state is on /metrics: connected again, nothing left to ship once the topic caught up.
+  await waitFor("relay lag 0 on /metrics", CATCH_UP_TIMEOUT_MS, async () => {
+    const text = await metrics(server!.url);
+    return metric(text, "tmax_audit_relay_lag_records") === 0 && metric(text, "tmax_audit_relays_disconnected") === 0 ? true : null;
+  });
+  expect(metric(await metrics(server.url), "tmax_audit_outboxes_unhealthy")).toBe(0);
 
   expect(await server.kill("SIGTERM")).toBe(0);
   const serverOutput = server.output();

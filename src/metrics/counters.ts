@@ -15,7 +15,10 @@ export type BidRejection = (typeof BID_REJECTIONS)[number];
 export const BID_BLOCKS = ["badv", "bcat"] as const;
 export type BidBlock = (typeof BID_BLOCKS)[number];
 
-const enum Fixed { WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, BidsCappedTotal, CapNoRoomTotal, Count }
+const enum Fixed {
+  WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, BidsCappedTotal, CapNoRoomTotal,
+  OutboxPendingBytes, OutboxUnhealthy, RelayLagRecords, RelayLagBytes, RelayDisconnected, Count,
+}
 
 export class CounterLayout {
   readonly requestsAt = Fixed.Count;
@@ -75,6 +78,14 @@ export class WorkerCounters {
   markReady(): void {
     this.row[Fixed.WorkersReady] = 1;
   }
+  /** The worker's audit trail as of now (gauges, overwritten by a periodic sampler). */
+  auditState(outboxPendingBytes: number, outboxHealthy: boolean, relay: { lagRecords: number; lagBytes: number; connected: boolean } | null): void {
+    this.row[Fixed.OutboxPendingBytes] = outboxPendingBytes;
+    this.row[Fixed.OutboxUnhealthy] = outboxHealthy ? 0 : 1;
+    this.row[Fixed.RelayLagRecords] = relay?.lagRecords ?? 0;
+    this.row[Fixed.RelayLagBytes] = relay?.lagBytes ?? 0;
+    this.row[Fixed.RelayDisconnected] = relay === null || relay.connected ? 0 : 1;
+  }
   private dspBase(dsp: number): number {
     return this.layout.dspAt + dsp * this.layout.perDsp;
   }
@@ -118,6 +129,11 @@ export class CounterReader {
   bidsCapped(): number { return this.sum(Fixed.BidsCappedTotal); }
   capNoRoom(): number { return this.sum(Fixed.CapNoRoomTotal); }
   workersReady(): number { return this.sum(Fixed.WorkersReady); }
+  outboxPendingBytes(): number { return this.sum(Fixed.OutboxPendingBytes); }
+  outboxesUnhealthy(): number { return this.sum(Fixed.OutboxUnhealthy); }
+  relayLagRecords(): number { return this.sum(Fixed.RelayLagRecords); }
+  relayLagBytes(): number { return this.sum(Fixed.RelayLagBytes); }
+  relaysDisconnected(): number { return this.sum(Fixed.RelayDisconnected); }
   private dspBase(dsp: number): number {
     return this.layout.dspAt + dsp * this.layout.perDsp;
   }

@@ -38,5 +38,10 @@ export function buildRegistry(config: TmaxConfig, counters: CounterReader, budge
   gauge("tmax_campaign_budget_reserved_micros", "Reserved (counted as spent) per campaign.", ["campaign"],
     () => config.campaigns.map((c) => [{ campaign: c.id }, budget.books(c.slot).reservedMicros]));
   gauge("tmax_workers_ready", "Workers serving.", [], () => [[{}, counters.workersReady()]]);
+  gauge("tmax_audit_outbox_pending_bytes", "Audit bytes waiting for their group commit, all workers.", [], () => [[{}, counters.outboxPendingBytes()]]);
+  gauge("tmax_audit_outboxes_unhealthy", "Workers whose outbox sheds requests (disk failed, slow or overloaded).", [], () => [[{}, counters.outboxesUnhealthy()]]);
+  gauge("tmax_audit_relay_lag_records", "Committed audit records not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagRecords()]]);
+  gauge("tmax_audit_relay_lag_bytes", "Committed audit bytes not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagBytes()]]);
+  gauge("tmax_audit_relays_disconnected", "Workers whose Kafka relay is not connected.", [], () => [[{}, counters.relaysDisconnected()]]);
   return registry;
 }

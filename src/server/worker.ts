@@ -28,6 +28,9 @@ export interface WorkerInit {
   wasmVariant: WasmVariant;
 }
 
+/** How often a worker copies its outbox and relay state into the shared gauges. */
+export const AUDIT_SAMPLE_MS = 1_000;
+
 export type WorkerMessage = { type: "ready"; workerIndex: number } | { type: "stopped"; workerIndex: number } | { type: "failed"; error: string };
 
 declare const self: Worker;
@@ -68,11 +71,16 @@ export async function startWorker(init: WorkerInit) {
   });
   app.listen({ port: init.port, hostname: config.server.host, reusePort: true, maxRequestBodySize: config.server.maxBodyBytes * 2 });
   counters.markReady();
+  const auditSampler = setInterval(() => {
+    counters.auditState(audit.outbox.pendingBytes, audit.healthy(), audit.relay?.stats() ?? null);
+  }, AUDIT_SAMPLE_MS);
+  auditSampler.unref();
   return {
     stop: async () => {
       await app.stop();
       ctx.fanout.close();
       await capStore?.close(); // flushes queued increments first
+      clearInterval(auditSampler);
       await audit.stop();
     },
   };

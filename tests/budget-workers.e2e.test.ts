@@ -41,8 +41,10 @@ test(`${REQUESTS} concurrent first-price auctions on 4 workers: the small budget
     }
   }));
   // A DSP call may time out on a loaded 2-core machine (if the rich DSP's does, the poor bid may be
-  // refused for budget): that costs a win, never money.
-  expect(noBids.filter((r) => r !== "204 dsp_failures" && r !== "204 no_budget")).toEqual([]);
+  // refused for budget), or an fsync may be slow enough that the audit outbox sheds a request: that
+  // costs a win, never money.
+  const harmless = new Set(["204 dsp_failures", "204 no_budget", "204 audit_unavailable"]);
+  expect(noBids.filter((r) => !harmless.has(r))).toEqual([]);
   expect(noBids.length).toBeLessThan(REQUESTS / 20);
   const poorWins = seats.filter((s) => s === "poor").length;
   expect(poorWins).toBe(SMALL_WINS);

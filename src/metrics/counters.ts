@@ -2,6 +2,7 @@
 // each worker writes only its own row (no atomics, no allocation on the hot path), readers sum rows.
 // Float64 cells count exactly up to 2^53.
 import { NO_BID_REASONS, type NoBidReason } from "../openrtb/nbr.ts";
+import { HistogramLayout, HistogramReader, WorkerHistograms } from "./histograms.ts";
 
 export const REQUEST_OUTCOMES = ["bid", "nobid", "invalid", "error"] as const;
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
@@ -26,10 +27,13 @@ export class CounterLayout {
   readonly blocksAt = this.noBidAt + NO_BID_REASONS.length;
   readonly dspAt = this.blocksAt + BID_BLOCKS.length;
   readonly perDsp = DSP_OUTCOMES.length + BID_REJECTIONS.length + 1; // + breaker state
+  /** The latency and fan-out histograms (histograms.ts), after the counters. */
+  readonly histograms: HistogramLayout;
   readonly rowLength: number;
 
   constructor(readonly dspCount: number, readonly workerCount: number) {
-    this.rowLength = this.dspAt + dspCount * this.perDsp;
+    this.histograms = new HistogramLayout(this.dspAt + dspCount * this.perDsp, dspCount);
+    this.rowLength = this.histograms.end;
   }
 
   allocate(): SharedArrayBuffer {
@@ -40,9 +44,12 @@ export class CounterLayout {
 /** One worker's writer over its own row. */
 export class WorkerCounters {
   private readonly row: Float64Array;
+  /** This worker's histograms (request, internal and DSP durations, fan-out size). */
+  readonly histograms: WorkerHistograms;
 
   constructor(readonly layout: CounterLayout, buffer: SharedArrayBuffer, workerIndex: number) {
     this.row = new Float64Array(buffer, workerIndex * layout.rowLength * 8, layout.rowLength);
+    this.histograms = new WorkerHistograms(layout.histograms, this.row);
   }
 
   request(outcome: RequestOutcome): void {
@@ -94,9 +101,11 @@ export class WorkerCounters {
 /** Sums over all workers' rows (for /metrics, /readyz and tests). */
 export class CounterReader {
   private readonly all: Float64Array;
+  readonly histograms: HistogramReader;
 
   constructor(readonly layout: CounterLayout, buffer: SharedArrayBuffer) {
     this.all = new Float64Array(buffer);
+    this.histograms = new HistogramReader(layout.histograms, this.all, layout.rowLength, layout.workerCount);
   }
 
   private sum(cell: number): number {

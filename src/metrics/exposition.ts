@@ -3,6 +3,7 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import { BID_BLOCKS, BID_REJECTIONS, DSP_OUTCOMES, REQUEST_OUTCOMES, type CounterReader } from "./counters.ts";
 import { NO_BID_REASONS } from "../openrtb/nbr.ts";
+import { registerHistograms } from "./histograms.ts";
 import type { SharedBudget } from "../budget/shared-budget.ts";
 import type { TmaxConfig } from "../config/load.ts";
 
@@ -43,5 +44,6 @@ export function buildRegistry(config: TmaxConfig, counters: CounterReader, budge
   gauge("tmax_audit_relay_lag_records", "Committed audit records not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagRecords()]]);
   gauge("tmax_audit_relay_lag_bytes", "Committed audit bytes not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagBytes()]]);
   gauge("tmax_audit_relays_disconnected", "Workers whose Kafka relay is not connected.", [], () => [[{}, counters.relaysDisconnected()]]);
+  registerHistograms(registry, counters.histograms, config.dsps.map((d) => d.id));
   return registry;
 }

@@ -28,9 +28,11 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   const requestTmaxMs = req.tmax;
   const settings = ctx.config.auction;
   const windowMs = fanoutWindowMs(requestTmaxMs, settings);
+  const fanoutStart = performance.now();
   const replies: DspReply[] = windowMs >= settings.minDspTimeoutMs
     ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings)
     : [];
+  const fanoutWaitMs = performance.now() - fanoutStart;
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP
   const collected = collectBids(ctx, replies, answerContext(ctx, req));
   if (ctx.remoteCaps) await syncRemoteCaps(ctx.remoteCaps, ctx, req, collected.candidates);
@@ -45,8 +47,10 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
     await ctx.audit.record(auctionEvents(ctx, req, exchangeId, replies, collected.candidates, decision, performance.now() - receivedAt));
   } catch {
     // No answer leaves without its audit record. Any reservation stays counted as spent (safe side).
+    ctx.counters.histograms.internal(performance.now() - receivedAt - fanoutWaitMs);
     return shed(ctx, "audit_unavailable");
   }
+  ctx.counters.histograms.internal(performance.now() - receivedAt - fanoutWaitMs);
   countOutcome(ctx, decision);
   return answer;
 }

@@ -16,7 +16,9 @@ export function collectBids(ctx: WorkerContext, replies: DspReply[], answerCtx: 
   let rejected = 0;
   let answered = 0;
   replies.sort((a, b) => a.dsp - b.dsp); // config order, so equal bids are broken the same way every time
+  ctx.counters.histograms.fanoutSize(replies.length);
   for (const reply of replies) {
+    ctx.counters.histograms.dsp(reply.dsp, reply.latencyMs);
     const verdict = collectOne(ctx, reply, answerCtx, candidates, () => rejected++);
     ctx.fanout.recordResult(reply.dsp, verdict);
     if (verdict === "success") answered++;

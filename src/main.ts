@@ -16,11 +16,20 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
   return server;
 }
 
+/**
+ * The first SIGTERM/SIGINT stops gracefully (for a server: drain in-flight auctions within
+ * server.shutdownDrainMs, flush the audit outbox) and exits 0; a second one during that forces an
+ * immediate exit with 128 + the signal's number.
+ */
 export function stopOnSignals(server: { stop(): Promise<void> }, alsoStop: Array<() => unknown> = []): void {
   let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(JSON.stringify({ level: "warn", msg: "second signal during shutdown: forced exit", signal }));
+      process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+    }
     stopping = true;
+    console.log(JSON.stringify({ level: "info", msg: "shutting down", signal }));
     await server.stop();
     for (const fn of alsoStop) await fn();
     process.exit(0);

@@ -21,7 +21,7 @@ export interface CampaignSettings {
 export type FrequencyCapNoKey = "allow" | "deny";
 
 export interface TmaxConfig {
-  server: { port: number; host: string; workers: number; maxBodyBytes: number; region: string; pod: string };
+  server: { port: number; host: string; workers: number; maxBodyBytes: number; region: string; pod: string; shutdownDrainMs: number };
   auction: {
     dspTimeoutMs: number; networkBufferMs: number; responseReserveMs: number; minDspTimeoutMs: number; defaultTmaxMs: number; maxImps: number;
     frequencyCapNoKey: FrequencyCapNoKey;
@@ -47,6 +47,9 @@ export interface TmaxConfig {
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
+
+/** Default drain limit on SIGTERM: how long in-flight auctions may take to finish before they are cut. */
+export const SHUTDOWN_DRAIN_MS = 10_000;
 
 export function loadConfigFile(path: string, env: Record<string, string | undefined> = process.env): TmaxConfig {
   let text: string;
@@ -78,6 +81,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       maxBodyBytes: file.server?.maxBodyBytes ?? LIMITS.defaultMaxBodyBytes,
       region: file.server?.region ?? "local",
       pod: file.server?.pod ?? hostname(),
+      shutdownDrainMs: file.server?.shutdownDrainMs ?? SHUTDOWN_DRAIN_MS,
     },
     auction: {
       dspTimeoutMs: file.auction?.dspTimeoutMs ?? 70,

@@ -38,6 +38,7 @@ export const ConfigFile = Type.Object({
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: LIMITS.maxBodyBytesCeiling })),
     region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     pod: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    shutdownDrainMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
   }, { additionalProperties: false })),
   auction: Type.Optional(Type.Object({
     dspTimeoutMs: Type.Optional(Ms(LIMITS.maxDspTimeoutMs)),

@@ -25,6 +25,15 @@ export interface WorkerContext {
   capSink?: CapIncrementSink;
   /** Distributed caps: where other pods' counts are read before each auction; none embedded. */
   remoteCaps?: RemoteCapStore;
+  /** Graceful shutdown: auctions in flight in this worker, and whether it is draining (see src/server/worker.ts). */
+  drain?: DrainState;
+}
+
+export interface DrainState {
+  /** Auctions between arrival and their answer (DSP calls, decision, audit record included). */
+  inFlight: number;
+  /** Set on stop: the listener is closed, answers carry `Connection: close`. */
+  stopping: boolean;
 }
 
 /** What the HTTP layer sends back: a status, an optional JSON body, optional headers. */

@@ -23,6 +23,7 @@ export interface RunningServer {
 
 /** How long a worker may take to start before the server gives up. */
 export const WORKER_START_TIMEOUT_MS = 15_000;
+/** How long a worker may take to close its DSP pools and flush its audit outbox after its drain. */
 export const WORKER_STOP_TIMEOUT_MS = 5_000;
 
 export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant = "release"): Promise<RunningServer> {
@@ -53,7 +54,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     counters: new CounterReader(layout, counterBuffer),
     stop: async () => {
       clearInterval(retention);
-      await stopWorkers(workers);
+      await stopWorkers(workers, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
     },
   };
 }
@@ -75,9 +76,14 @@ function spawnWorker(init: WorkerInit): Promise<Worker> {
   });
 }
 
-async function stopWorkers(workers: Worker[]): Promise<void> {
+/** Asks every worker to drain and stop; one that has not reported within `timeoutMs` is terminated. */
+async function stopWorkers(workers: Worker[], timeoutMs: number): Promise<void> {
   await Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { worker.terminate(); resolve(); }, WORKER_STOP_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      console.error(JSON.stringify({ level: "warn", msg: "worker did not stop in time: terminated", timeoutMs }));
+      worker.terminate();
+      resolve();
+    }, timeoutMs);
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       if (event.data.type !== "stopped") return;
       clearTimeout(timer);

@@ -16,7 +16,7 @@ import { buildRegistry } from "../metrics/exposition.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
-import type { WorkerContext } from "../pipeline/context.ts";
+import type { DrainState, WorkerContext } from "../pipeline/context.ts";
 
 export interface WorkerInit {
   config: TmaxConfig;
@@ -53,7 +53,9 @@ export async function startWorker(init: WorkerInit) {
     campaignSlotById: new Map(config.campaigns.map((c) => [c.id, c.slot])),
     campaignBySlot: config.campaigns,
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
+    drain: { inFlight: 0, stopping: false },
   };
+  const drain = ctx.drain!;
   const capStore = config.frequencyCapStore === null ? null : createRedisCapStore({
     url: config.frequencyCapStore.redisUrl, flushMs: config.frequencyCapStore.flushMs, timeoutMs: config.frequencyCapStore.fetchTimeoutMs,
   });
@@ -70,6 +72,7 @@ export async function startWorker(init: WorkerInit) {
     metrics: () => registry.metrics(),
   });
   app.listen({ port: init.port, hostname: config.server.host, reusePort: true, maxRequestBodySize: config.server.maxBodyBytes * 2 });
+  const server = app.server!;
   counters.markReady();
   const auditSampler = setInterval(() => {
     counters.auditState(audit.outbox.pendingBytes, audit.healthy(), audit.relay?.stats() ?? null);
@@ -77,13 +80,37 @@ export async function startWorker(init: WorkerInit) {
   auditSampler.unref();
   return {
     stop: async () => {
-      await app.stop();
+      await drainHttp(server, drain, config.server.shutdownDrainMs, workerIndex);
       ctx.fanout.close();
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
       await audit.stop();
     },
   };
+}
+
+/** How often a draining worker looks at its in-flight count. */
+const DRAIN_POLL_MS = 5;
+
+/**
+ * Graceful HTTP stop, bounded by `drainMs`: close the listener (new connections are refused; Bun
+ * closes idle keep-alive connections), let every in-flight auction finish (its DSP calls, decision,
+ * audit record and answer; answers carry `Connection: close`), then close what is left. Within the
+ * limit it resolves only once no auction is running, so DSP pools and the outbox close after the last
+ * one; past it, the connections still open are closed (those clients see their answer cut).
+ */
+export async function drainHttp(server: { stop(closeActiveConnections?: boolean): Promise<void> }, drain: DrainState, drainMs: number, workerIndex: number): Promise<void> {
+  drain.stopping = true;
+  const deadline = performance.now() + drainMs;
+  let closed = false;
+  const stopped = server.stop(false).then(() => { closed = true; }, () => { closed = true; });
+  while ((!closed || drain.inFlight > 0) && performance.now() < deadline) {
+    await Bun.sleep(Math.max(0, Math.min(DRAIN_POLL_MS, deadline - performance.now())));
+  }
+  if (closed && drain.inFlight === 0) return;
+  console.error(JSON.stringify({ level: "warn", msg: "shutdown drain limit reached: closing in-flight connections", worker: workerIndex, inFlight: drain.inFlight, drainMs }));
+  await server.stop(true).catch(() => {});
+  await Promise.race([stopped, Bun.sleep(DRAIN_POLL_MS * 20)]);
 }
 
 /** What the shared memory's model header says: "N trees, F features", or "none". */

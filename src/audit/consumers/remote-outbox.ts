@@ -10,6 +10,7 @@ import {
 } from "../outbox/index.ts";
 import { segmentFileName } from "../outbox/format.ts";
 import type { SegmentView } from "../outbox/reader.ts";
+import { deferred, raceAbort } from "../outbox/wait.ts";
 
 export type AckSender = (id: number, name: string, position: Position) => void;
 
@@ -133,22 +134,4 @@ export class RemoteOutbox implements ConsumableOutbox, SegmentView {
     this.wake = deferred();
     wake.resolve();
   }
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((res) => (resolve = res));
-  return { promise, resolve };
-}
-
-function raceAbort(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (signal === undefined) return promise;
-  return new Promise<void>((resolve) => {
-    const onAbort = () => resolve();
-    signal.addEventListener("abort", onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    });
-  });
 }

@@ -12,6 +12,7 @@ import { CONSUMER_NAME_PATTERN, OUTBOX_DEFAULTS } from "./limits.ts";
 import { OutboxClosedError } from "./errors.ts";
 import { resolveLimits } from "./options.ts";
 import type { ConsumableOutbox, SegmentSnapshot } from "./consumable.ts";
+import { deferred, raceAbort } from "./wait.ts";
 
 export interface OutboxOptions extends Partial<CommitLimits> {
   dir: string;
@@ -246,23 +247,5 @@ export class Outbox implements ConsumableOutbox {
 
 function fmt(p: Position): string {
   return `${p.segment}:${p.offset}`;
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((res) => (resolve = res));
-  return { promise, resolve };
-}
-
-function raceAbort(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (signal === undefined) return promise;
-  return new Promise<void>((resolve) => {
-    const onAbort = () => resolve();
-    signal.addEventListener("abort", onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    });
-  });
 }
 

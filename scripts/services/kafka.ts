@@ -11,7 +11,7 @@
 //   bun scripts/services/kafka.ts topic --brokers H:P --name T --partitions N [--replication-factor R]
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -21,7 +21,8 @@ import { fetchKafka, KAFKA_VERSION, missingKafkaTools } from "./kafka-fetch.ts";
 
 export { fetchKafka, isKafkaCached, KAFKA_VERSION, kafkaLibsDir, missingKafkaTools } from "./kafka-fetch.ts";
 
-export const HOST = "127.0.0.1";
+export { HOST, freePorts } from "./ports.ts";
+import { HOST, freePorts } from "./ports.ts";
 /** How long a started broker may take until a kafkajs admin lists topics (a 2-core shared machine). */
 export const START_TIMEOUT_MS = 60_000;
 /** How long a SIGTERM'd broker may take for its controlled shutdown before it gets SIGKILL. */
@@ -102,22 +103,6 @@ function installExitHook(): void {
   process.on("exit", () => {
     for (const proc of live) proc.kill("SIGKILL");
   });
-}
-
-/** Ports nobody listens on right now (all bound at once, so they differ; then closed). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => resolve(server));
-  })));
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (address === null || typeof address === "string") throw new Error("no port from bind 0");
-    return address.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
 }
 
 function tcpOpen(port: number, timeoutMs = 500): Promise<boolean> {

@@ -7,12 +7,13 @@
 //   bun scripts/services/redis.ts up [--port N] [--appendonly] [--dir DIR]
 //     prints {"url":"redis://127.0.0.1:N","pid":P,"port":N} and runs until Ctrl-C (or SIGTERM).
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
-export const HOST = "127.0.0.1";
+export { HOST, freePort } from "./ports.ts";
+import { HOST, freePort } from "./ports.ts";
 /** Where Debian puts it; used when `redis-server` is not on PATH. */
 export const DEFAULT_REDIS_SERVER = "/usr/bin/redis-server";
 /** Overrides the binary (tests point it at a bogus path to check the missing-binary failure). */
@@ -88,19 +89,6 @@ function installExitHook(): void {
   process.on("exit", () => {
     for (const proc of live) proc.kill("SIGKILL");
   });
-}
-
-/** A port nobody listens on right now (bind 0, read it, close). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, HOST, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port from bind 0");
-  return address.port;
 }
 
 /** One PING over a raw socket: true on +PONG (a loading server answers -LOADING: false). */

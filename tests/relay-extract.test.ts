@@ -1,6 +1,7 @@
 // The relay's routing of outbox records (no broker): key = the top-level advertiser_id, header
 // event_id, value unchanged; the fast byte scan agrees with JSON.parse on awkward but valid events;
-// anything without a string advertiser_id and event_id is malformed (keyed "", marked).
+// anything without a string advertiser_id and event_id is malformed (no key, marked). An empty
+// advertiser_id means "no advertiser": no key (round-robin), not malformed.
 import { describe, expect, test } from "bun:test";
 import { HEADER_EVENT_ID, HEADER_MALFORMED, routeRecord } from "../src/audit/relay/index.ts";
 import { testEvent } from "../src/audit/relay/testing.ts";
@@ -10,7 +11,7 @@ function route(text: string) {
   const { message, malformed } = routeRecord(bytes(text));
   const headers = message.headers as Record<string, Buffer | string>;
   return {
-    key: String(message.key),
+    key: message.key === null ? null : String(message.key),
     eventId: headers[HEADER_EVENT_ID] === undefined ? null : String(headers[HEADER_EVENT_ID]),
     marked: headers[HEADER_MALFORMED] === "1",
     malformed,
@@ -38,7 +39,7 @@ describe("routeRecord", () => {
     for (const event of tricky) {
       const routed = route(JSON.stringify(event));
       expect({ key: routed.key, eventId: routed.eventId, malformed: routed.malformed }).toEqual({
-        key: event.advertiser_id as string, eventId: event.event_id as string, malformed: false,
+        key: event.advertiser_id === "" ? null : (event.advertiser_id as string), eventId: event.event_id as string, malformed: false,
       });
     }
   });
@@ -56,7 +57,7 @@ describe("routeRecord", () => {
       ['{"event_id":"cut","advertiser_id":"a', null],
     ];
     for (const [text, eventId] of cases) {
-      expect(route(text)).toEqual({ key: "", eventId, marked: true, malformed: true, value: text });
+      expect(route(text)).toEqual({ key: null, eventId, marked: true, malformed: true, value: text });
     }
   });
 });

@@ -2,7 +2,8 @@
 // that keep each partition in order without duplicates on retry (idempotent, acks -1, one request
 // in flight), creating the topic, and telling which errors need a new producer or a smaller batch.
 import "./codec.ts"; // zstd for kafkajs (the relay's default compression)
-import { Kafka, logLevel, Partitioners, type logCreator, type Producer, type RetryOptions } from "kafkajs";
+import { Kafka, logLevel, type logCreator, type Producer, type RetryOptions } from "kafkajs";
+import { relayPartitioner } from "./partitioner.ts";
 import {
   CLIENT_RETRIES, CLIENT_RETRY_INITIAL_MS, CLIENT_RETRY_MAX_MS, CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TOPIC_MAX_MESSAGE_BYTES,
 } from "./limits.ts";
@@ -30,7 +31,7 @@ export function kafkaClient(options: ClientOptions): Kafka {
 /**
  * Idempotent (the broker drops a retried batch it already wrote, per partition sequence numbers),
  * one request in flight (kafkajs keeps a partition's batches in order only then), Java-compatible
- * murmur2 key partitioning. Retries are bounded here; the relay retries the same batch after that,
+ * murmur2 key partitioning (partitioner.ts: kafkajs's DefaultPartitioner's result, cheaper). Retries are bounded here; the relay retries the same batch after that,
  * with the same sequence numbers (kafkajs rolls them back on a failed request), so the broker
  * still recognises a batch it already has.
  */
@@ -40,7 +41,7 @@ export function relayProducer(kafka: Kafka): Producer {
     maxInFlightRequests: 1,
     retry: CLIENT_RETRY,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: relayPartitioner,
   });
 }
 

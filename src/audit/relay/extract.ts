@@ -1,9 +1,10 @@
-// Turns one outbox record (a UTF-8 JSON audit event) into a Kafka message: key = advertiser_id,
-// header event_id, value = the record's bytes unchanged. Cheap on the common path: a native
+// Turns one outbox record (a UTF-8 JSON audit event) into a Kafka message: key = advertiser_id (no
+// key when it is "": such events go round-robin, partitioner.ts), header event_id, value = the
+// record's bytes unchanged. Cheap on the common path: a native
 // indexOf finds `"advertiser_id":"`, a short scan of the bytes before it checks that it is a
 // top-level key, and the key is a view of the record's bytes. Anything unusual (whitespace, escapes
 // in the value, a nested key first) falls back to JSON.parse. A record without a string
-// advertiser_id and event_id is malformed: keyed "" and marked with a header, never dropped.
+// advertiser_id and event_id is malformed: sent without a key and marked with a header, never dropped.
 import type { Message } from "kafkajs";
 import { HEADER_EVENT_ID, HEADER_MALFORMED } from "./limits.ts";
 
@@ -31,7 +32,8 @@ export function routeRecord(data: Uint8Array): Routed {
   const headers: Record<string, Buffer | string> = {};
   if (fields.eventId !== null) headers[HEADER_EVENT_ID] = fields.eventId;
   if (fields.malformed) headers[HEADER_MALFORMED] = "1";
-  return { message: { key: fields.advertiserId, value: bytes, headers }, malformed: fields.malformed };
+  const key = fields.advertiserId.length === 0 ? null : fields.advertiserId;
+  return { message: { key, value: bytes, headers }, malformed: fields.malformed };
 }
 
 interface Fields {

@@ -3,7 +3,7 @@
 // previous one is on the wire. It never reads past what is committed (fsync'd), never skips a
 // record: a read failure is reported and retried from the last good position.
 import type { Message } from "kafkajs";
-import { comparePositions, type Outbox, type OutboxReader, type OutboxRecord, type Position } from "../outbox/index.ts";
+import { comparePositions, type FollowableOutbox, type OutboxReader, type OutboxRecord, type Position } from "../outbox/index.ts";
 import { routeRecord } from "./extract.ts";
 import { READ_CHUNK_RECORDS, READ_RETRY_MS } from "./limits.ts";
 import { Notifier, sleep } from "./wait.ts";
@@ -33,7 +33,7 @@ export class OutboxFeed {
   malformed = 0;
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: FollowableOutbox,
     from: Position,
     private readonly limits: FeedLimits,
     private readonly report: (error: unknown, context: "read" | "malformed") => void,
@@ -130,7 +130,7 @@ export class OutboxFeed {
       const bytes = record.next.offset - record.position.offset;
       if (routed.malformed) {
         this.malformed++;
-        this.report(new Error(`malformed audit record at ${record.position.segment}:${record.position.offset}, shipped keyed ""`), "malformed");
+        this.report(new Error(`malformed audit record at ${record.position.segment}:${record.position.offset}, shipped without a key`), "malformed");
       }
       this.queue.push({ message: routed.message, next: record.next, bytes, readAtMs: now });
       this.queuedBytes += bytes;

@@ -23,7 +23,7 @@ export interface KafkaRelayStats {
   resent: number;
   /** Acknowledged produce requests. */
   batches: number;
-  /** Records shipped keyed "" with the tmax-malformed header. */
+  /** Records shipped without a key, with the tmax-malformed header. */
   malformed: number;
   /** Failed attempts to connect or send. */
   failures: number;

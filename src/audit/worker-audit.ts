@@ -1,13 +1,14 @@
 // One worker's audit trail: its durable outbox (every event of a request is in it, fsync'd, before
-// the answer leaves) and the consumers that read it: the Parquet archive (warm tier) and the billing
-// ledger (embedded default) in a consumer thread of their own (src/audit/consumers: their parsing,
-// encoding and SQLite fsyncs never block this request-serving thread), and, when configured, the
-// relay to Kafka in this thread. Consumers register before the first request, so no segment can be
-// deleted before they have read it; checkpoints and deletions stay with the outbox, in this thread.
+// the answer leaves) and the consumers that read it: the Parquet archive (warm tier), the billing
+// ledger (embedded default) and, when configured, the relay to Kafka, all in a consumer thread of
+// their own (src/audit/consumers: their parsing, encoding, SQLite fsyncs and Kafka record encoding
+// never block this request-serving thread). Consumers register before the first request, so no
+// segment can be deleted before they have read it; checkpoints and deletions stay with the outbox,
+// in this thread.
 import { join } from "node:path";
 import { Outbox, outboxDir } from "./outbox/index.ts";
 import { LEDGER_FILE } from "./ledger/index.ts";
-import { startKafkaRelay, RELAY_DEFAULTS, type KafkaRelay } from "./relay/index.ts";
+import { RELAY_DEFAULTS, type KafkaRelayStats } from "./relay/index.ts";
 import { archiveDirOf } from "./archive/index.ts";
 import { startConsumerThread } from "./consumers/host.ts";
 import type { TmaxConfig } from "../config/load.ts";
@@ -23,7 +24,8 @@ export interface WorkerAudit {
   record(events: readonly string[]): Promise<void>;
   /** False when the outbox cannot take more (disk failed, slow, overloaded): shed instead of answering unaudited. */
   healthy(): boolean;
-  relay: KafkaRelay | null;
+  /** The Kafka relay's figures (it runs in the consumer thread), or null without Kafka. */
+  relay: { stats(): KafkaRelayStats | null } | null;
   stop(): Promise<void>;
 }
 
@@ -33,18 +35,19 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
   if (outbox.recovery.truncated !== null) {
     console.error(JSON.stringify({ level: "warn", msg: "audit outbox: torn tail truncated at start", worker: workerIndex, ...outbox.recovery.truncated }));
   }
+  // A worker that once relayed to Kafka would otherwise keep every segment for a relay that never comes.
+  if (audit.kafka === null) await outbox.unregisterConsumer(RELAY_CONSUMER);
   // Large, lingering ledger batches: each SQLite commit is an fsync (on the consumer thread).
   const consumers = await startConsumerThread({
     outbox, workerIndex, archiveDir: archiveDirOf(audit.dir),
     ledger: audit.ledger === "embedded" ? { file: join(audit.dir, LEDGER_FILE), maxBatchRecords: LEDGER_BATCH_RECORDS, lingerMs: LEDGER_LINGER_MS } : null,
+    relay: audit.kafka === null ? null : {
+      brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions, compression: audit.kafka.compression,
+      clientId: `tmax-${config.server.pod}-w${workerIndex}`, consumerName: RELAY_CONSUMER,
+    },
     onError: logError("audit-consumers", workerIndex),
   });
-  // A worker that once relayed to Kafka would otherwise keep every segment for a relay that never comes.
-  if (audit.kafka === null) await outbox.unregisterConsumer(RELAY_CONSUMER);
-  const relay = audit.kafka === null ? null : await startKafkaRelay({
-    outbox, brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions,
-    compression: audit.kafka.compression, clientId: `tmax-${config.server.pod}-w${workerIndex}`, onError: logError("kafka-relay", workerIndex),
-  });
+  const relay = audit.kafka === null ? null : { stats: () => consumers.relayStats() };
   return {
     outbox,
     relay,
@@ -56,8 +59,7 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
     healthy: () => outbox.healthy(),
     async stop() {
       await outbox.flush();
-      await relay?.stop();
-      await consumers.stop();
+      await consumers.stop(); // the relay ships what is committed (bounded) before the thread ends
       await outbox.close();
     },
   };

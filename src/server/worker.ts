@@ -30,6 +30,8 @@ export interface WorkerInit {
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
 export const AUDIT_SAMPLE_MS = 1_000;
+/** A relay whose consumer thread has not reported yet counts as not connected. */
+const RELAY_NOT_REPORTED = { lagRecords: 0, lagBytes: 0, connected: false };
 
 export type WorkerMessage = { type: "ready"; workerIndex: number } | { type: "stopped"; workerIndex: number } | { type: "failed"; error: string };
 
@@ -75,7 +77,8 @@ export async function startWorker(init: WorkerInit) {
   const server = app.server!;
   counters.markReady();
   const auditSampler = setInterval(() => {
-    counters.auditState(audit.outbox.pendingBytes, audit.healthy(), audit.relay?.stats() ?? null);
+    const relay = audit.relay === null ? null : audit.relay.stats() ?? RELAY_NOT_REPORTED;
+    counters.auditState(audit.outbox.pendingBytes, audit.healthy(), relay);
   }, AUDIT_SAMPLE_MS);
   auditSampler.unref();
   return {

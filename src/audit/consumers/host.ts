@@ -1,6 +1,6 @@
 // The writer side of a consumer thread: the request-serving worker keeps its outbox (appends,
 // fsyncs, checkpoints, segment deletion) and moves the consumers that read it — the Parquet
-// archiver and the embedded ledger feeder — to a thread of their own (thread.ts). The consumers are
+// archiver, the embedded ledger feeder and the Kafka relay — to a thread of their own (thread.ts). The consumers are
 // registered here, before the first request, so no segment is deleted before they have read it.
 // After every group commit this side posts the committed end (and the segments) to the thread,
 // which reads no further; the thread's acks come back and are applied here with outbox.ack, so the
@@ -11,7 +11,8 @@ import type { Outbox } from "../outbox/index.ts";
 import { ARCHIVE_CONSUMER } from "../archive/archiver.ts";
 import { OUTBOX_CONSUMER } from "../ledger/limits.ts";
 import { CONSUMER_WORKER_URL } from "../../worker-url.ts";
-import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
+import type { KafkaRelayStats } from "../relay/relay.ts";
+import type { ConsumerThreadInit, HostToThread, RelayThreadOptions, ThreadToHost } from "./protocol.ts";
 
 /** How long stop() waits for the thread to write and ack what it holds before terminating it. */
 export const CONSUMER_STOP_TIMEOUT_MS = 30_000;
@@ -25,6 +26,8 @@ export interface ConsumerThreadOptions {
   archiveFlushEveryMs?: number;
   /** The embedded ledger fed from this outbox, or null. */
   ledger: { file: string; maxBatchRecords: number; lingerMs: number } | null;
+  /** The Kafka relay, or null (embedded default). */
+  relay?: RelayThreadOptions | null;
   /** The thread's entry (tests); default CONSUMER_WORKER_URL. */
   url?: string;
   restartDelayMs?: number;
@@ -34,13 +37,16 @@ export interface ConsumerThreadOptions {
 export interface ConsumerThread {
   /** How many times the thread died and was started again. */
   restarts(): number;
+  /** The relay's latest figures as the thread reported them; null without a relay or before its first report. */
+  relayStats(): KafkaRelayStats | null;
   /** Stops the consumers (they write and ack what they hold), then ends the thread. Call before closing the outbox. */
   stop(): Promise<void>;
 }
 
 export async function startConsumerThread(options: ConsumerThreadOptions): Promise<ConsumerThread> {
   const { outbox } = options;
-  const names = [ARCHIVE_CONSUMER, ...(options.ledger === null ? [] : [OUTBOX_CONSUMER])];
+  const relay = options.relay ?? null;
+  const names = [ARCHIVE_CONSUMER, ...(options.ledger === null ? [] : [OUTBOX_CONSUMER]), ...(relay === null ? [] : [relay.consumerName])];
   for (const name of names) await outbox.registerConsumer(name);
   const url = options.url ?? CONSUMER_WORKER_URL;
   let stopping = false;
@@ -55,7 +61,10 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
     positions: names.map((name) => [name, outbox.consumerPosition(name)!]),
     archive: { dir: options.archiveDir, consumerName: ARCHIVE_CONSUMER, flushEveryRecords: options.archiveFlushEveryRecords, flushEveryMs: options.archiveFlushEveryMs },
     ledger: options.ledger === null ? null : { ...options.ledger, consumerName: OUTBOX_CONSUMER },
+    relay,
   });
+  let relayStats: KafkaRelayStats | null = null;
+  const onStats = (stats: KafkaRelayStats) => { relayStats = stats; };
 
   let spawning: Promise<unknown> | null = null;
   const restart = () => {
@@ -63,7 +72,7 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
       restartTimer = null;
       if (stopping) return;
       restarts++;
-      spawning = spawn(outbox, url, initFor(), onExit).then(
+      spawning = spawn(outbox, url, initFor(), onExit, onStats).then(
         async (thread) => {
           if (stopping) await thread.stop();
           else live = thread;
@@ -84,10 +93,11 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
     options.onError?.(reason, { consumerThread: "died; restarting from the checkpoints" });
     restart();
   };
-  live = await spawn(outbox, url, initFor(), onExit);
+  live = await spawn(outbox, url, initFor(), onExit, onStats);
 
   return {
     restarts: () => restarts,
+    relayStats: () => relayStats,
     async stop() {
       stopping = true;
       if (restartTimer !== null) clearTimeout(restartTimer);
@@ -105,7 +115,9 @@ interface Live {
 }
 
 /** Starts one thread; resolves once its consumers started (rejects, the thread ended, when they could not). */
-function spawn(outbox: Outbox, url: string, init: ConsumerThreadInit, onExit: (thread: Live, reason: unknown) => void): Promise<Live> {
+function spawn(
+  outbox: Outbox, url: string, init: ConsumerThreadInit, onExit: (thread: Live, reason: unknown) => void, onStats: (stats: KafkaRelayStats) => void,
+): Promise<Live> {
   const worker = new Worker(url);
   const post = (message: HostToThread) => {
     if (!ended) worker.postMessage(message);
@@ -151,6 +163,9 @@ function spawn(outbox: Outbox, url: string, init: ConsumerThreadInit, onExit: (t
             () => post({ type: "acked", id: message.id, snapshot: outbox.segmentSnapshot() }),
             (err) => post({ type: "acked", id: message.id, error: String((err as Error)?.message ?? err), snapshot: outbox.segmentSnapshot() }),
           );
+          break;
+        case "relay-stats":
+          onStats(message.stats);
           break;
         case "stopped":
           stopped?.();

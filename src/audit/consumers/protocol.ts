@@ -1,6 +1,18 @@
 // Messages between a request-serving worker thread (the outbox writer, "host") and its consumer
-// thread (archiver and ledger feeder over a read-only view of the outbox). See host.ts, thread.ts.
+// thread (archiver, ledger feeder and Kafka relay over a read-only view of the outbox). See host.ts, thread.ts.
 import type { Position, SegmentSnapshot } from "../outbox/index.ts";
+import type { KafkaRelayStats } from "../relay/relay.ts";
+import type { RelayCompression } from "../relay/codec.ts";
+
+/** The Kafka relay a consumer thread runs (its outbox consumer is registered by the writer). */
+export interface RelayThreadOptions {
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  compression: RelayCompression;
+  clientId: string;
+  consumerName: string;
+}
 
 export interface ConsumerThreadInit {
   workerIndex: number;
@@ -13,6 +25,8 @@ export interface ConsumerThreadInit {
   archive: { dir: string; consumerName: string; flushEveryRecords?: number; flushEveryMs?: number };
   /** The embedded ledger, or null when the ledger is fed elsewhere (Kafka). */
   ledger: { file: string; consumerName: string; maxBatchRecords: number; lingerMs: number } | null;
+  /** The relay to Kafka, or null (embedded default). */
+  relay: RelayThreadOptions | null;
 }
 
 export type HostToThread =
@@ -27,4 +41,6 @@ export type ThreadToHost =
   | { type: "ready" }
   | { type: "failed"; error: string }
   | { type: "ack"; id: number; name: string; position: Position }
+  /** The relay's figures, every RELAY_STATS_MS and once more when it stopped. */
+  | { type: "relay-stats"; stats: KafkaRelayStats }
   | { type: "stopped" };

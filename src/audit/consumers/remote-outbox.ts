@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import {
   comparePositions, nodeIo, OutboxClosedError, OutboxReader, OUTBOX_DEFAULTS, SEGMENT_HEADER_BYTES,
-  type ConsumableOutbox, type OutboxIo, type OutboxState, type Position, type SegmentSnapshot,
+  type FollowableOutbox, type OutboxIo, type OutboxState, type Position, type SegmentSnapshot,
 } from "../outbox/index.ts";
 import { segmentFileName } from "../outbox/format.ts";
 import type { SegmentView } from "../outbox/reader.ts";
@@ -14,7 +14,7 @@ import { deferred, raceAbort } from "../outbox/wait.ts";
 
 export type AckSender = (id: number, name: string, position: Position) => void;
 
-export class RemoteOutbox implements ConsumableOutbox, SegmentView {
+export class RemoteOutbox implements FollowableOutbox, SegmentView {
   private ids: number[] = [];
   private sealed = new Map<number, number>();
   private committed: Position = { segment: 0, offset: 0 };
@@ -93,6 +93,10 @@ export class RemoteOutbox implements ConsumableOutbox, SegmentView {
 
   committedPosition(): Position {
     return { ...this.committed };
+  }
+
+  segmentIds(): readonly number[] {
+    return this.ids;
   }
 
   async waitForCommit(after: Position, signal?: AbortSignal): Promise<void> {

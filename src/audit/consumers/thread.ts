@@ -1,11 +1,16 @@
-// The consumer thread of one request-serving worker: runs the Parquet archiver and the embedded
-// ledger feeder over a read-only view of that worker's outbox (remote-outbox.ts), so their parsing,
-// Parquet encoding and SQLite transactions (with their fsyncs) never block the thread answering
-// auctions. Started by host.ts; entry point of its own (embedded by scripts/compile.ts).
+// The consumer thread of one request-serving worker: runs the Parquet archiver, the embedded
+// ledger feeder and (distributed mode) the Kafka relay over a read-only view of that worker's outbox
+// (remote-outbox.ts), so their parsing, Parquet encoding, SQLite transactions (with their fsyncs)
+// and Kafka record encoding never block the thread answering auctions. Started by host.ts; entry
+// point of its own (embedded by scripts/compile.ts).
 import { Ledger, startOutboxLedgerFeeder, type OutboxLedgerFeeder } from "../ledger/index.ts";
 import { startOutboxArchiver, type OutboxArchiver } from "../archive/index.ts";
+import { startKafkaRelay, type KafkaRelay } from "../relay/index.ts";
 import { RemoteOutbox } from "./remote-outbox.ts";
 import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
+
+/** How often the relay's figures go to the host (its metrics sampler reads them every second). */
+export const RELAY_STATS_MS = 500;
 
 declare const self: Worker;
 
@@ -14,6 +19,8 @@ interface Running {
   archiver: OutboxArchiver;
   feeder: OutboxLedgerFeeder | null;
   ledger: Ledger | null;
+  relay: KafkaRelay | null;
+  relayStats: ReturnType<typeof setInterval> | null;
 }
 
 let view: RemoteOutbox | null = null;
@@ -51,6 +58,7 @@ async function start(init: ConsumerThreadInit): Promise<Running> {
   let ledger: Ledger | null = null;
   let feeder: OutboxLedgerFeeder | null = null;
   let archiver: OutboxArchiver | null = null;
+  let relay: KafkaRelay | null = null;
   try {
     // Parquet is encoded on this thread: it answers no request, so no helper thread is needed.
     archiver = await startOutboxArchiver({
@@ -65,8 +73,14 @@ async function start(init: ConsumerThreadInit): Promise<Running> {
         lingerMs: init.ledger.lingerMs, onError: logError("ledger", init.workerIndex),
       });
     }
-    return { view: remote, archiver, feeder, ledger };
+    if (init.relay !== null) {
+      relay = await startKafkaRelay({ outbox: remote, ...init.relay, onError: logError("kafka-relay", init.workerIndex) });
+    }
+    const reporting = relay;
+    const relayStats = reporting === null ? null : setInterval(() => send({ type: "relay-stats", stats: reporting.stats() }), RELAY_STATS_MS);
+    return { view: remote, archiver, feeder, ledger, relay, relayStats };
   } catch (err) {
+    await relay?.stop();
     await feeder?.stop();
     await archiver?.stop();
     ledger?.close();
@@ -79,6 +93,11 @@ async function start(init: ConsumerThreadInit): Promise<Running> {
 async function stop(): Promise<void> {
   const running = await starting;
   if (running === null || running === undefined) return;
+  if (running.relayStats !== null) clearInterval(running.relayStats);
+  if (running.relay !== null) {
+    await running.relay.stop(); // ships what is committed, within its drain bound
+    send({ type: "relay-stats", stats: running.relay.stats() });
+  }
   await running.feeder?.stop();
   await running.archiver.stop();
   running.ledger?.close();

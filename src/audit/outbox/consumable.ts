@@ -20,6 +20,12 @@ export interface ConsumableOutbox {
   waitForCommit(after: Position, signal?: AbortSignal): Promise<void>;
 }
 
+/** What the Kafka relay reads: a consumable outbox that also tells its committed end and its segments (for the lag). */
+export interface FollowableOutbox extends ConsumableOutbox {
+  committedPosition(): Position;
+  segmentIds(): readonly number[];
+}
+
 /** The segments of an outbox as its writer sees them after a commit (structured-clone friendly). */
 export interface SegmentSnapshot {
   /** Segment ids on disk, oldest first; the last one is active. */

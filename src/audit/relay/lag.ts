@@ -3,13 +3,13 @@
 // each is stat'ed once and remembered until it is deleted).
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { comparePositions, SEGMENT_HEADER_BYTES, type Outbox, type Position } from "../outbox/index.ts";
+import { comparePositions, SEGMENT_HEADER_BYTES, type FollowableOutbox, type Position } from "../outbox/index.ts";
 import { segmentFileName } from "../outbox/format.ts";
 
 export class OutboxDistance {
   private readonly sealedBytes = new Map<number, number>();
 
-  constructor(private readonly outbox: Outbox) {}
+  constructor(private readonly outbox: FollowableOutbox) {}
 
   /** Record bytes (frames) from `from` up to `to`; 0 when `to` is not after `from`. */
   bytesBetween(from: Position, to: Position): number {
@@ -31,7 +31,7 @@ export class OutboxDistance {
     } catch {
       return 0; // deleted meanwhile: nothing of it is left to ship
     }
-    this.forgetBelow(this.outbox.oldestPosition().segment);
+    this.forgetBelow(this.outbox.segmentIds()[0] ?? id);
     this.sealedBytes.set(id, size);
     return size;
   }

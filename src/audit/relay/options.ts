@@ -1,6 +1,6 @@
 // The relay's options, their defaults (limits.ts) and their checks.
 import type { logCreator } from "kafkajs";
-import type { Outbox } from "../outbox/index.ts";
+import type { FollowableOutbox } from "../outbox/index.ts";
 import { RELAY_COMPRESSIONS, type RelayCompression } from "./codec.ts";
 import { RELAY_DEFAULTS } from "./limits.ts";
 
@@ -9,7 +9,7 @@ export type RelayErrorContext = "connect" | "send" | "topic" | "read" | "ack" | 
 
 export interface KafkaRelayOptions {
   /** The worker's open outbox; the relay registers its consumer on it. */
-  outbox: Outbox;
+  outbox: FollowableOutbox;
   brokers: string[];
   clientId: string;
   /** Default "bid-events". */
@@ -31,7 +31,7 @@ export interface KafkaRelayOptions {
 }
 
 export interface ResolvedRelayOptions {
-  outbox: Outbox;
+  outbox: FollowableOutbox;
   brokers: string[];
   clientId: string;
   topic: string;

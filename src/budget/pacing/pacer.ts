@@ -7,7 +7,8 @@ import type { PacingSettings } from "./config.ts";
 
 export interface PacedCampaign {
   slot: number;
-  pacing: PacingMode;
+  /** Absent = "even" (the default). */
+  pacing?: PacingMode;
   dailyBudgetMicros: number;
 }
 
@@ -47,7 +48,7 @@ export class Pacer {
     for (const c of this.campaigns) {
       const day = source.dayWindow(c.slot, nowMs);
       const input = { nowMs, dayStartMs: day.startMs, dayEndMs: day.endMs, budgetMicros: c.dailyBudgetMicros, spentMicros: source.spentMicros(c.slot) };
-      this.writer.set(c.slot, pacingStep(this.state(c.slot), c.pacing, input, this.curve, this.gains));
+      this.writer.set(c.slot, pacingStep(this.state(c.slot), c.pacing ?? "even", input, this.curve, this.gains));
     }
   }
 
@@ -65,7 +66,7 @@ export class Pacer {
     const s = this.state(slot);
     const rate = fullRateMicrosPerMs(s);
     return {
-      mode: c.pacing, p: s.p, targetMicros: s.targetMicros, spentMicros: s.lastSpentMicros, errorMicros: s.errorMicros,
+      mode: c.pacing ?? "even", p: s.p, targetMicros: s.targetMicros, spentMicros: s.lastSpentMicros, errorMicros: s.errorMicros,
       fullRateMicrosPerSec: Number.isNaN(rate) ? null : Math.round(rate * 1000),
     };
   }

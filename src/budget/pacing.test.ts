@@ -28,6 +28,14 @@ describe("a simulated day (seeded)", () => {
     });
   }
 
+  test("a sparse campaign (0.2 opportunities/s: about one win a minute at the p it needs): same bound", () => {
+    const market = { ...DEFAULT_MARKET, opportunitiesPerSec: 0.2 };
+    const r = simulateDay({ mode: "even", budgetMicros: Math.round(dailyDemandMicros(market) * 0.3), settings: SETTINGS, market, seed: 3 });
+    expect(r.rmsErrorPct).toBeLessThan(RMS_BOUND_PCT);
+    expect(r.maxErrorPct).toBeLessThan(MAX_BOUND_PCT);
+    expect(r.deliveredPct).toBeGreaterThan(99);
+  });
+
   test("budget 60% of demand, curve shaped like the traffic: tracks it as closely", () => {
     const settings = { ...SETTINGS, hourlyShape: [...DIURNAL_TRAFFIC] };
     const r = simulateDay({ mode: "even", budgetMicros: Math.round(DEMAND_MICROS * 0.6), settings, market: DEFAULT_MARKET, seed: 4 });

@@ -110,13 +110,12 @@ function integrate(state: PacingState, input: PacingInput, gains: PacingGains, r
 function observe(state: PacingState, input: PacingInput, rateWindowMs: number): void {
   const dtMs = input.nowMs - state.lastNowMs;
   state.lastStepDtMs = dtMs > 0 ? dtMs : 0;
-  if (dtMs > 0) {
-    const decay = Math.exp(-dtMs / rateWindowMs);
-    const spent = Math.max(0, input.spentMicros - state.lastSpentMicros); // a loss notice's release is not negative demand
-    state.spendEwmaMicros = state.spendEwmaMicros * decay + spent;
-    state.exposureEwmaMs = state.exposureEwmaMs * decay + state.p * dtMs;
-    state.lastNowMs = input.nowMs;
-  }
+  if (!(dtMs > 0)) return; // a repeated or backward tick: its spend counts in the next interval
+  const decay = Math.exp(-dtMs / rateWindowMs);
+  const spent = Math.max(0, input.spentMicros - state.lastSpentMicros); // a loss notice's release is not negative demand
+  state.spendEwmaMicros = state.spendEwmaMicros * decay + spent;
+  state.exposureEwmaMs = state.exposureEwmaMs * decay + state.p * dtMs;
+  state.lastNowMs = input.nowMs;
   state.lastSpentMicros = input.spentMicros;
 }
 

@@ -4,6 +4,7 @@ import { fullRateMicrosPerMs, newPacingState, pacingStep, type PacingGains, type
 import type { PacingWriter } from "../pacing-shared.ts";
 import { targetCurve, type TargetCurve } from "./curve.ts";
 import type { PacingSettings } from "./config.ts";
+import type { DayWindow } from "./day-window.ts";
 
 export interface PacedCampaign {
   slot: number;
@@ -14,8 +15,8 @@ export interface PacedCampaign {
 
 /** Where the loop reads a campaign's day and books (the budget system owns both). */
 export interface PacingSource {
-  /** The campaign's current day [startMs, endMs) from its time zone. */
-  dayWindow(slot: number, nowMs: number): { startMs: number; endMs: number };
+  /** The campaign's day containing nowMs, [startMs, endMs), from its time zone (e.g. dayWindowMs in ./day-window.ts). Asked once per day. */
+  dayWindow(slot: number, nowMs: number): DayWindow;
   /** Committed + reserved today, integer micros. */
   spentMicros(slot: number): number;
 }
@@ -36,6 +37,7 @@ export class Pacer {
   private readonly curve: TargetCurve;
   private readonly gains: PacingGains;
   private readonly states = new Map<number, PacingState>();
+  private readonly windows = new Map<number, DayWindow>();
 
   constructor(private readonly campaigns: readonly PacedCampaign[], private readonly settings: PacingSettings, private readonly writer: PacingWriter) {
     this.curve = targetCurve(settings.hourlyShape);
@@ -46,7 +48,7 @@ export class Pacer {
   /** One step for every campaign at `nowMs`. */
   tick(nowMs: number, source: PacingSource): void {
     for (const c of this.campaigns) {
-      const day = source.dayWindow(c.slot, nowMs);
+      const day = this.window(c.slot, nowMs, source);
       const input = { nowMs, dayStartMs: day.startMs, dayEndMs: day.endMs, budgetMicros: c.dailyBudgetMicros, spentMicros: source.spentMicros(c.slot) };
       this.writer.set(c.slot, pacingStep(this.state(c.slot), c.pacing ?? "even", input, this.curve, this.gains));
     }
@@ -69,6 +71,15 @@ export class Pacer {
       mode: c.pacing ?? "even", p: s.p, targetMicros: s.targetMicros, spentMicros: s.lastSpentMicros, errorMicros: s.errorMicros,
       fullRateMicrosPerSec: Number.isNaN(rate) ? null : Math.round(rate * 1000),
     };
+  }
+
+  /** The cached day window, asked of the source again once now has left it. */
+  private window(slot: number, nowMs: number, source: PacingSource): DayWindow {
+    const cached = this.windows.get(slot);
+    if (cached !== undefined && cached.startMs <= nowMs && nowMs < cached.endMs) return cached;
+    const day = source.dayWindow(slot, nowMs);
+    this.windows.set(slot, day);
+    return day;
   }
 
   private state(slot: number): PacingState {

@@ -9,6 +9,8 @@ import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
+import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
+import type { PacingMode } from "../budget/pacing.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -16,6 +18,8 @@ export interface CampaignSettings {
   id: string; advertiserId: string; dailyBudgetMicros: number; currency: "USD"; slot: number;
   /** In config order (cap i is table window i); [] = uncapped. */
   frequencyCaps: FrequencyCapSettings[];
+  /** "even": throttled to the day's spend curve; "asap": bids whenever it can. load.ts always sets it; absent = "even". */
+  pacing?: PacingMode;
 }
 /** Frequency caps for a request with no user key: "deny" = capped campaigns do not bid. */
 export type FrequencyCapNoKey = "allow" | "deny";
@@ -44,6 +48,8 @@ export interface TmaxConfig {
   fraud: { modelPath: string | null };
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
+  /** The even-pacing controller (src/budget/pacing.ts), run by the control plane. */
+  pacing: PacingSettings;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -108,6 +114,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     },
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
+    pacing: pacingSettings(file.pacing),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");
@@ -124,7 +131,7 @@ function dspSettings(d: ConfigFile["dsps"][number], i: number, dspTimeoutMs: num
 function campaignSettings(c: ConfigFile["campaigns"][number], i: number): CampaignSettings {
   const micros = decimalToMicros(c.dailyBudget);
   if (micros === null) throw new ConfigError(`campaigns[${i}].dailyBudget`, "must be a non-negative decimal amount with at most 6 decimal places");
-  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i) };
+  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i), pacing: campaignPacingMode(c.pacing) };
 }
 
 /** Two caps with one window length would share one count in a remote store: refused. */

@@ -3,6 +3,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { LIMITS } from "./limits.ts";
 import { layout } from "../auction/memory.ts";
+import { CampaignPacingConfig, PacingConfig } from "../budget/pacing/config.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -28,6 +29,7 @@ export const CampaignConfig = Type.Object({
   dailyBudget: Type.Union([Type.Number(), Type.String()]),
   currency: Type.Literal("USD"),
   frequencyCaps: Type.Optional(Type.Array(FrequencyCapConfig, { maxItems: layout.FREQCAP_WINDOWS })),
+  pacing: Type.Optional(CampaignPacingConfig),
 }, { additionalProperties: false });
 
 export const ConfigFile = Type.Object({
@@ -80,6 +82,7 @@ export const ConfigFile = Type.Object({
     flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
   }, { additionalProperties: false })),
+  pacing: Type.Optional(PacingConfig),
 }, { additionalProperties: false });
 
 export type ConfigFile = Static<typeof ConfigFile>;

@@ -220,7 +220,9 @@ export class Outbox implements ConsumableOutbox {
     const min = this.checkpoints.durableMinimum();
     if (min === null) return;
     try {
-      this.deletedSegments += (await this.store.deleteBelow(min.segment)).length;
+      // Read the count after the await: `x += await y` reads x first, and a concurrent pass's deletions would be lost.
+      const deleted = await this.store.deleteBelow(min.segment);
+      this.deletedSegments += deleted.length;
       this.retentionError = null;
     } catch (err) {
       this.retentionError = String((err as Error)?.message ?? err);

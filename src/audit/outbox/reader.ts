@@ -2,7 +2,7 @@
 // what is fsync'd (the view's end for the active segment), so a record a reader returns is durable.
 import { comparePositions, SEGMENT_HEADER_BYTES, type Position } from "./format.ts";
 import type { OutboxIo } from "./io.ts";
-import { FrameScanner } from "./scanner.ts";
+import { FrameScanner, type ScanStep } from "./scanner.ts";
 import { OutboxCorruptionError, OutboxPositionGoneError } from "./errors.ts";
 import { DEFAULT_READ_RECORDS } from "./limits.ts";
 
@@ -50,7 +50,7 @@ export class OutboxReader {
         this.pos = { segment: next, offset: SEGMENT_HEADER_BYTES };
         continue;
       }
-      out.push(await this.readOne(end));
+      out.push(this.readBuffered(end) ?? (await this.readOne(end)));
     }
     return out;
   }
@@ -71,6 +71,15 @@ export class OutboxReader {
     return end;
   }
 
+  /** The next record without I/O when the open scanner holds all of it (most records), else null. */
+  private readBuffered(end: number): OutboxRecord | null {
+    const scanner = this.scanner;
+    if (scanner === null || this.scannerSegment !== this.pos.segment || scanner.pos !== this.pos.offset) return null;
+    scanner.end = end;
+    const step = scanner.nextBuffered();
+    return step === null ? null : this.accept(this.pos.segment, step);
+  }
+
   private async readOne(end: number): Promise<OutboxRecord> {
     const segment = this.pos.segment;
     const scanner = await this.scannerAt(segment);
@@ -78,6 +87,10 @@ export class OutboxReader {
     const step = await scanner.next().catch((err: Error) => {
       throw new OutboxCorruptionError(segment, this.pos.offset, err.message);
     });
+    return this.accept(segment, step);
+  }
+
+  private accept(segment: number, step: ScanStep): OutboxRecord {
     if (step.kind !== "record") {
       throw new OutboxCorruptionError(segment, step.offset, step.kind === "torn" ? step.reason : "unexpected end");
     }

@@ -19,14 +19,31 @@ export class FrameScanner {
     this.buf = Buffer.allocUnsafe(chunkBytes);
   }
 
-  async next(): Promise<ScanStep> {
+  /** The next step when its bytes are already in the buffer (no I/O), else null: a reader's fast path. */
+  nextBuffered(): ScanStep | null {
     const offset = this.pos;
     const remaining = this.end - offset;
     if (remaining <= 0) return { kind: "end", offset };
     if (remaining < FRAME_HEADER_BYTES) return { kind: "torn", offset, reason: "partial-header" };
+    if (!this.buffered(FRAME_HEADER_BYTES)) return null;
+    const payloadBytes = this.buf.readUInt32LE(offset - this.bufStart + 4);
+    if (payloadBytes <= remaining - FRAME_HEADER_BYTES && !this.buffered(FRAME_HEADER_BYTES + payloadBytes)) return null;
+    return this.frame(offset, remaining);
+  }
+
+  async next(): Promise<ScanStep> {
+    const buffered = this.nextBuffered();
+    if (buffered !== null) return buffered;
+    const offset = this.pos;
+    const remaining = this.end - offset;
     await this.ensure(FRAME_HEADER_BYTES);
     const payloadBytes = this.buf.readUInt32LE(offset - this.bufStart + 4);
     if (payloadBytes <= remaining - FRAME_HEADER_BYTES) await this.ensure(FRAME_HEADER_BYTES + payloadBytes);
+    return this.frame(offset, remaining);
+  }
+
+  /** The frame at `offset`, whose bytes (up to `remaining`) are buffered as far as they exist. */
+  private frame(offset: number, remaining: number): ScanStep {
     const at = offset - this.bufStart;
     const check = checkFrame(this.buf, at, remaining);
     if (!check.ok) return { kind: "torn", offset, reason: check.reason };
@@ -35,9 +52,13 @@ export class FrameScanner {
     return { kind: "record", offset, next: this.pos, payload };
   }
 
+  private buffered(bytes: number): boolean {
+    return this.pos >= this.bufStart && this.pos + bytes <= this.bufStart + this.bufLength;
+  }
+
   /** Makes bytes [pos, pos + bytes) present in the buffer (the caller checked they are below `end`). */
   private async ensure(bytes: number): Promise<void> {
-    if (this.pos >= this.bufStart && this.pos + bytes <= this.bufStart + this.bufLength) return;
+    if (this.buffered(bytes)) return;
     this.compact(bytes);
     while (this.bufLength < bytes) {
       const from = this.bufStart + this.bufLength;

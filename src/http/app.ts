@@ -4,10 +4,14 @@ import { Elysia } from "elysia";
 import { readAuctionBody } from "./body.ts";
 import { invalid, runAuction } from "../pipeline/auction.ts";
 import type { Answer, WorkerContext } from "../pipeline/context.ts";
+import { observeRoutes } from "../observe/routes.ts";
+import type { SloTracker } from "../slo/tracker.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
   metrics(): Promise<string>;
+  /** The worker's SLO history, for /slo and /dashboard (src/observe/). */
+  slo: SloTracker;
 }
 
 export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
@@ -19,7 +23,8 @@ export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
       if (ctx.drain?.stopping) return Response.json({ status: "shutting_down", ...state.detail }, { status: 503, headers: { connection: "close" } });
       return Response.json({ status: state.ready ? "ready" : "not_ready", ...state.detail }, { status: state.ready ? 200 : 503 });
     })
-    .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }));
+    .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
+    .use(observeRoutes(hooks.slo));
 }
 
 export async function handleAuction(ctx: WorkerContext, request: Request): Promise<Response> {

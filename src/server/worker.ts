@@ -13,6 +13,7 @@ import { remoteCapSink } from "../freqcap/request.ts";
 import { DspFanout } from "../dsp/fanout.ts";
 import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counters.ts";
 import { buildRegistry } from "../metrics/exposition.ts";
+import { startWorkerObserve } from "../observe/worker-observe.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
@@ -64,12 +65,14 @@ export async function startWorker(init: WorkerInit) {
     ctx.capSink = remoteCapSink(capStore);
   }
   const registry = buildRegistry(config, reader, budget);
+  const observe = startWorkerObserve(config, reader, budget, registry);
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,
       detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}`, fraudModel: fraudModelSummary(memory) },
     }),
     metrics: () => registry.metrics(),
+    slo: observe.tracker,
   });
   app.listen({ port: init.port, hostname: config.server.host, reusePort: true, maxRequestBodySize: config.server.maxBodyBytes * 2 });
   const server = app.server!;
@@ -84,6 +87,7 @@ export async function startWorker(init: WorkerInit) {
       ctx.fanout.close();
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
+      observe.stop();
       await audit.stop();
     },
   };

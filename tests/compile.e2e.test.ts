@@ -34,5 +34,5 @@ test("bun build --compile gives a binary that serves auctions with its embedded 
     const res = await fetch(`${url}/dashboard/${asset}`);
     expect({ asset, status: res.status, size: (await res.text()).length > 500 }).toEqual({ asset, status: 200, size: true });
   }
-  expect((await (await fetch(`${url}/slo`)).json()).slos).toHaveLength(4);
+  expect(((await (await fetch(`${url}/slo`)).json()) as { slos: unknown[] }).slos).toHaveLength(4);
 }, 60_000);

@@ -9,6 +9,10 @@ import { chromium, type Browser } from "playwright-core";
 import type { Subprocess } from "bun";
 import { BUN, ROOT } from "./support/processes.ts";
 
+// The callbacks passed to page.waitForFunction / $$eval run in the browser; this project's types are Bun's (no DOM lib).
+declare const document: any;
+type HTMLElement = any;
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Charts for metrics tmax exposes today: each must draw. */
 const CHARTS_WITH_DATA = ["rps", "bidrate", "latency", "errors", "dsplatency", "revenue", "spendrate", "winrate", "winprice", "brandsafety", "cpu", "memory", "outbox"];

@@ -9,18 +9,21 @@ import { SLO_SAMPLE_MS } from "../slo/definitions.ts";
 import { readSample } from "../slo/sample.ts";
 import { SloTracker } from "../slo/tracker.ts";
 import { registerObservability } from "./metrics.ts";
+import { registerRedisState } from "./redis-state.ts";
+import type { RedisCapStore } from "../freqcap/remote.ts";
 
 export interface WorkerObserve {
   tracker: SloTracker;
   stop(): void;
 }
 
-export function startWorkerObserve(config: TmaxConfig, counters: CounterReader, budget: SharedBudget, registry: Registry): WorkerObserve {
+export function startWorkerObserve(config: TmaxConfig, counters: CounterReader, budget: SharedBudget, registry: Registry, capStore: RedisCapStore | null): WorkerObserve {
   const tracker = new SloTracker();
   const sample = () => tracker.record((row) => readSample(row, Date.now(), counters, budget, config.campaigns));
   sample();
   const timer = setInterval(sample, SLO_SAMPLE_MS);
   timer.unref();
   registerObservability(registry, config, budget, tracker);
+  if (capStore !== null) registerRedisState(registry, capStore);
   return { tracker, stop: () => clearInterval(timer) };
 }

@@ -65,7 +65,7 @@ export async function startWorker(init: WorkerInit) {
     ctx.capSink = remoteCapSink(capStore);
   }
   const registry = buildRegistry(config, reader, budget);
-  const observe = startWorkerObserve(config, reader, budget, registry);
+  const observe = startWorkerObserve(config, reader, budget, registry, capStore);
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,

@@ -158,7 +158,8 @@ const TABLES = [
       tile("outboxes unhealthy", g("tmax_audit_outboxes_unhealthy"), g("tmax_audit_outboxes_unhealthy") > 0),
       tile("Kafka relays disconnected", g("tmax_audit_relays_disconnected"), g("tmax_audit_relays_disconnected") > 0),
       tile("relay lag (records)", g("tmax_audit_relay_lag_records"), g("tmax_audit_relay_lag_records") > 10000),
-      tile("Redis (freq caps) errors", g("tmax_freqcap_redis_errors_total"), g("tmax_freqcap_redis_errors_total") > 0),
+      tile("Redis (freq caps)", g("tmax_redis_connected") === null ? null : g("tmax_redis_connected") === 1 ? "connected" : "DOWN", g("tmax_redis_connected") === 0),
+      tile("Redis failures", g("tmax_freqcap_redis_failures"), g("tmax_freqcap_redis_failures") > 0),
       tile("uptime (s)", g("tmax_process_uptime_seconds") === null ? null : Math.round(g("tmax_process_uptime_seconds")), false),
     ].join("")}</div>`;
   } },

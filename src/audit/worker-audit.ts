@@ -11,6 +11,7 @@ import { startKafkaRelay, RELAY_DEFAULTS, type KafkaRelay } from "./relay/index.
 import { archiveDirOf } from "./archive/index.ts";
 import { startConsumerThread } from "./consumers/host.ts";
 import type { TmaxConfig } from "../config/load.ts";
+import { log } from "../log/logger.ts";
 
 /** Outbox records per ledger transaction in a worker (at most the ledger's 1000). */
 export const LEDGER_BATCH_RECORDS = 1000;
@@ -31,7 +32,7 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
   const { audit } = config;
   const outbox = await Outbox.open({ dir: outboxDir(audit.dir, workerIndex), commitWindowMs: audit.commitWindowMs });
   if (outbox.recovery.truncated !== null) {
-    console.error(JSON.stringify({ level: "warn", msg: "audit outbox: torn tail truncated at start", worker: workerIndex, ...outbox.recovery.truncated }));
+    log.warn("audit outbox: torn tail truncated at start", { worker: workerIndex, ...outbox.recovery.truncated });
   }
   // Large, lingering ledger batches: each SQLite commit is an fsync (on the consumer thread).
   const consumers = await startConsumerThread({
@@ -65,5 +66,5 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
 
 function logError(component: string, workerIndex: number) {
   return (error: unknown, context?: unknown) =>
-    console.error(JSON.stringify({ level: "error", msg: `${component} failed`, worker: workerIndex, context, error: String((error as Error)?.message ?? error) }));
+    log.error(`${component} failed`, { worker: workerIndex, context, error: String((error as Error)?.message ?? error) });
 }

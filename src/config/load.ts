@@ -8,6 +8,7 @@ import { ConfigFile } from "./schema.ts";
 import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
+import { DEFAULT_LOG_SETTINGS, type LogSettings } from "../log/logger.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
@@ -44,6 +45,8 @@ export interface TmaxConfig {
   fraud: { modelPath: string | null };
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
+  /** Structured logs: minimum level, and the share of requests logged on the request path. */
+  log: LogSettings;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -108,6 +111,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     },
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
+    log: { level: file.log?.level ?? DEFAULT_LOG_SETTINGS.level, sampleRate: file.log?.sampleRate ?? DEFAULT_LOG_SETTINGS.sampleRate },
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");

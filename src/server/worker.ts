@@ -18,6 +18,7 @@ import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
+import { configureLogging, log } from "../log/logger.ts";
 
 export interface WorkerInit {
   config: TmaxConfig;
@@ -38,6 +39,7 @@ declare const self: Worker;
 
 export async function startWorker(init: WorkerInit) {
   const { config, memory, workerIndex, workerCount } = init;
+  configureLogging(config.log);
   const layout = new CounterLayout(config.dsps.length, workerCount);
   const counters = new WorkerCounters(layout, init.counters, workerIndex);
   const reader = new CounterReader(layout, init.counters);
@@ -112,7 +114,7 @@ export async function drainHttp(server: { stop(closeActiveConnections?: boolean)
     await Bun.sleep(Math.max(0, Math.min(DRAIN_POLL_MS, deadline - performance.now())));
   }
   if (closed && drain.inFlight === 0) return;
-  console.error(JSON.stringify({ level: "warn", msg: "shutdown drain limit reached: closing in-flight connections", worker: workerIndex, inFlight: drain.inFlight, drainMs }));
+  log.warn("shutdown drain limit reached: closing in-flight connections", { worker: workerIndex, inFlight: drain.inFlight, drainMs });
   await server.stop(true).catch(() => {});
   await Promise.race([stopped, Bun.sleep(DRAIN_POLL_MS * 20)]);
 }

@@ -6,6 +6,7 @@ import { Ledger, startOutboxLedgerFeeder, type OutboxLedgerFeeder } from "../led
 import { startOutboxArchiver, type OutboxArchiver } from "../archive/index.ts";
 import { RemoteOutbox } from "./remote-outbox.ts";
 import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
+import { log } from "../../log/logger.ts";
 
 declare const self: Worker;
 
@@ -87,5 +88,5 @@ async function stop(): Promise<void> {
 
 function logError(component: string, workerIndex: number) {
   return (error: unknown, context?: unknown) =>
-    console.error(JSON.stringify({ level: "error", msg: `${component} failed`, worker: workerIndex, thread: "consumers", context, error: String((error as Error)?.message ?? error) }));
+    log.error(`${component} failed`, { worker: workerIndex, thread: "consumers", context, error: String((error as Error)?.message ?? error) });
 }

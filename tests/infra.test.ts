@@ -10,6 +10,7 @@ import { BOARDS, dashboardJson, GRAFANA_DIR } from "../scripts/infra/grafana.ts"
 import { EXPECTED_METRICS } from "../src/observe/expected-metrics.ts";
 import { ROOT, startSimDspProcess, startTmax, type Proc } from "./support/processes.ts";
 import { useRedis } from "./support/redis.ts";
+import { parser as promql } from "@prometheus-io/lezer-promql";
 
 interface Rule { alert?: string; record?: string; expr: string; annotations?: Record<string, string>; labels?: Record<string, string> }
 const rules: Rule[] = (Bun.YAML.parse(readFileSync(join(ROOT, "infra/prometheus/alerts.yml"), "utf8")) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
@@ -68,6 +69,26 @@ test("each SLO has a multi-window burn-rate alert; the named ones exist", () => 
     }
   }
   for (const name of ["TmaxBudgetAccuracyBreach", "TmaxBreakerStorm", "TmaxFlashCrash", "TmaxAuditRelayLag"]) expect(names.has(name)).toBe(true);
+});
+
+/** Syntax errors in a PromQL expression, per Prometheus's own lezer grammar. */
+function promqlErrors(expr: string): string[] {
+  const errors: string[] = [];
+  promql.parse(expr).iterate({ enter: (n) => { if (n.type.isError) errors.push(`at ${n.from}: ...${expr.slice(Math.max(0, n.from - 20), n.to + 20)}...`); } });
+  return errors;
+}
+
+test("every rule and Grafana query is valid PromQL", () => {
+  expect(promqlErrors("sum by (job (rate(x[5m]))").length).toBeGreaterThan(0); // the check can fail
+  for (const r of rules) expect({ rule: r.alert ?? r.record, errors: promqlErrors(r.expr) }).toEqual({ rule: r.alert ?? r.record, errors: [] });
+  for (const b of BOARDS) {
+    for (const p of b.panels) {
+      for (const [expr] of p.targets) {
+        const concrete = expr.replaceAll("$__rate_interval", "5m"); // Grafana's variable; $job sits inside a string
+        expect({ panel: `${b.file}: ${p.title}`, errors: promqlErrors(concrete) }).toEqual({ panel: `${b.file}: ${p.title}`, errors: [] });
+      }
+    }
+  }
 });
 
 test("recording rules used by alerts and Grafana are defined", () => {

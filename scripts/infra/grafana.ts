@@ -22,8 +22,8 @@ export const BOARDS: Board[] = [
     sloStat("latency", "Latency SLO (99.9% < 100 ms)"), sloStat("availability", "Availability SLO (99.99%)"),
     sloStat("budget_accuracy", "Budget accuracy SLO (99.9%)"), sloStat("bid_rate", "Bid rate SLO (> 80%)"),
     { title: "Requests per second by outcome", unit: "reqps", targets: [[`sum by (outcome) (${rate(sel("tmax_requests_total"))})`, "{{outcome}}"]] },
-    { title: "Requests per second by region", unit: "reqps", description: "server.region is the pod's region; scrape each region's pods with a region label.",
-      targets: [[`sum by (region) (${rate(sel("tmax_requests_total"))})`, "{{region}}"]] },
+    { title: "Requests per second by region", unit: "reqps", description: "server.region of each pod, joined from tmax_info.",
+      targets: [[`sum by (region) (sum by (instance) (${rate(sel("tmax_requests_total"))}) * on (instance) group_left (region) max by (instance, region) (${sel("tmax_info")}))`, "{{region}}"]] },
     { title: "Bid rate (SLO > 80%)", unit: "percentunit", targets: [[`1 - tmax:slo_bid_rate_error_ratio:rate5m{${J}}`, "bid rate {{job}}"]] },
     { title: "Latency p50 / p99 (SLO < 100 ms)", unit: "s", targets: [
       [`histogram_quantile(0.5, sum by (le) (${rate(sel("tmax_request_duration_seconds_bucket"))}))`, "p50"],
@@ -63,7 +63,7 @@ export const BOARDS: Board[] = [
     { title: "Redis (frequency caps)", type: "stat", unit: "short", targets: [[`min(${sel("tmax_redis_connected")})`, "connected"], [`sum(${sel("tmax_freqcap_redis_pending_keys")})`, "pending keys"], [`sum(${sel("tmax_freqcap_redis_failures")})`, "failures"]] },
     { title: "Workers ready", type: "stat", unit: "short", targets: [[`sum by (instance) (${sel("tmax_workers_ready")})`, "{{instance}}"]] },
     { title: "Shed requests", unit: "reqps", targets: [[`sum by (reason) (${rate(sel("tmax_shed_total"))})`, "{{reason}}"]] },
-    { title: "Regional traffic distribution", type: "bargauge", unit: "percentunit", targets: [[`sum by (region) (${rate(sel("tmax_requests_total"))}) / ignoring (region) group_left sum(${rate(sel("tmax_requests_total"))})`, "{{region}}"]] },
+    { title: "Regional traffic distribution", type: "bargauge", unit: "percentunit", targets: [[`sum by (region) (sum by (instance) (${rate(sel("tmax_requests_total"))}) * on (instance) group_left (region) max by (instance, region) (${sel("tmax_info")})) / ignoring (region) group_left sum(${rate(sel("tmax_requests_total"))})`, "{{region}}"]] },
   ] },
 ];
 

@@ -6,8 +6,12 @@ import type { SharedBudget } from "../budget/shared-budget.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import { overBudget } from "../slo/sample.ts";
 import type { SloTracker } from "../slo/tracker.ts";
+import packageJson from "../../package.json" with { type: "json" };
 
 type Labels = Record<string, string>;
+
+/** package.json's version, inlined at build time. */
+const TMAX_VERSION: string = packageJson.version;
 type Sample = [labels: Labels, value: number];
 
 export function registerObservability(registry: Registry, config: TmaxConfig, budget: SharedBudget, tracker: SloTracker): void {
@@ -41,6 +45,8 @@ export function registerObservability(registry: Registry, config: TmaxConfig, bu
     return [...byAdvertiser].map(([advertiser, micros]) => [{ advertiser }, micros]);
   });
 
+  gauge("tmax_info", "Always 1; labels say where this tmax runs (join on instance to split any metric by region).", ["region", "pod", "version"],
+    () => [[{ region: config.server.region, pod: config.server.pod, version: TMAX_VERSION }, 1]]);
   new Counter({
     name: "process_cpu_seconds_total", help: "User and system CPU time of the tmax process (all threads), seconds.", registers: [registry],
     collect() { const u = process.cpuUsage(); this.reset(); this.inc((u.user + u.system) / 1e6); },

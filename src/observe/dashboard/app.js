@@ -92,8 +92,13 @@ const CHARTS = [
     } },
   { section: "health", id: "latency", title: "Latency inside tmax (SLO 99.9% < 100 ms)", unit: "ms", needs: "tmax_request_duration_seconds_bucket",
     series: (c, p) => ({ p50: ms(quantile(c, p, "tmax_request_duration_seconds", 0.5)), p99: ms(quantile(c, p, "tmax_request_duration_seconds", 0.99)), "internal p99": ms(quantile(c, p, "tmax_auction_internal_seconds", 0.99)) }) },
-  { section: "health", id: "errors", title: "Errors and no-bid reasons", unit: "req/s", needs: REASONS_NOBID,
-    series: (c, p) => ({ ...rateBy(c, p, REASONS_NOBID, "reason"), "5xx errors": rate(c, p, "tmax_requests_total", { outcome: "error" }), invalid: rate(c, p, "tmax_requests_total", { outcome: "invalid" }) }) },
+  { section: "health", id: "errors", title: "Errors and no-bid reasons", unit: "req/s", needs: REASONS_NOBID, zeroOk: true,
+    series: (c, p) => {
+      const out = { "5xx errors": rate(c, p, "tmax_requests_total", { outcome: "error" }), invalid: rate(c, p, "tmax_requests_total", { outcome: "invalid" }) };
+      const seen = byLabel(c, REASONS_NOBID, "reason"); // only reasons that ever happened, so the legend stays short
+      for (const [reason, v] of Object.entries(rateBy(c, p, REASONS_NOBID, "reason") ?? {})) if ((seen.get(reason) ?? 0) > 0) out[reason] = v;
+      return out;
+    } },
   { section: "health", id: "dsplatency", title: "DSP response time p50, per DSP", unit: "ms", needs: "tmax_dsp_request_duration_seconds_bucket",
     series: (c, p) => Object.fromEntries([...byLabel(c, "tmax_dsp_request_duration_seconds_count", "dsp").keys()].map((d) => [d, ms(quantile(c, p, "tmax_dsp_request_duration_seconds", 0.5, { dsp: d }))])) },
   { section: "business", id: "revenue", title: "Revenue per second", unit: "$/s", needs: "tmax_budget_reserved_micros_total",
@@ -170,7 +175,7 @@ const fmt = (v, digits) => (v === null || v === undefined || !Number.isFinite(v)
 const barHtml = (v, of) => (of ? `<div class="bar"><i style="width:${Math.min(100, (100 * v) / of).toFixed(1)}%"></i></div>` : "");
 
 // ---- rendering ----
-const COLORS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#bc8cff", "#39c5cf", "#ff9bce", "#9ea7b3", "#e3b341", "#7ee787"];
+const COLORS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#bc8cff", "#39c5cf", "#ff9bce", "#9ea7b3", "#e3b341", "#7ee787", "#ffa657", "#a5d6ff", "#d2a8ff", "#f0883e", "#56d364", "#ff7b72"];
 const charts = new Map();
 
 function card(section, id, title) {
@@ -194,7 +199,7 @@ function makePlot(spec, state) {
   const plotEl = state.el.querySelector(".plot");
   const width = Math.max(300, plotEl.clientWidth);
   state.plot = new uPlot({
-    width, height: 170, legend: { show: true }, cursor: { show: true },
+    width, height: 170, legend: { show: true, live: false }, cursor: { show: true },
     scales: { x: { time: true } },
     axes: [{ stroke: "#8b98a5", grid: { stroke: "#2d3844" } }, { stroke: "#8b98a5", grid: { stroke: "#2d3844" }, label: spec.unit, size: 56 }],
     series: [{}, ...state.names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))],
@@ -270,7 +275,8 @@ async function poll() {
     renderSlos(slo);
     for (const spec of CHARTS) updateChart(spec, cur, prev);
     for (const spec of TABLES) updateTable(spec, cur, prev);
-    status.textContent = `live · ${new Date(cur.t).toLocaleTimeString()} · every ${POLL_MS / 1000}s`;
+    const info = cur.metrics.get("tmax_info")?.[0]?.labels;
+    status.textContent = `live · ${info ? `${info.region} / ${info.pod} · v${info.version} · ` : ""}${new Date(cur.t).toLocaleTimeString()} · every ${POLL_MS / 1000}s`;
     status.className = "status ok";
     document.body.dataset.polls = String(Number(document.body.dataset.polls ?? 0) + 1);
   } catch (err) {

@@ -10,6 +10,7 @@ import { readSample } from "../slo/sample.ts";
 import { SloTracker } from "../slo/tracker.ts";
 import { registerObservability } from "./metrics.ts";
 import { registerRedisState } from "./redis-state.ts";
+import { log } from "../log/logger.ts";
 import type { RedisCapStore } from "../freqcap/remote.ts";
 
 export interface WorkerObserve {
@@ -19,7 +20,13 @@ export interface WorkerObserve {
 
 export function startWorkerObserve(config: TmaxConfig, counters: CounterReader, budget: SharedBudget, registry: Registry, capStore: RedisCapStore | null): WorkerObserve {
   const tracker = new SloTracker();
-  const sample = () => tracker.record((row) => readSample(row, Date.now(), counters, budget, config.campaigns));
+  const sample = () => {
+    try {
+      tracker.record((row) => readSample(row, Date.now(), counters, budget, config.campaigns));
+    } catch (err) {
+      log.error("slo sample failed", { error: err }); // e.g. a broken budget invariant; the next second tries again
+    }
+  };
   sample();
   const timer = setInterval(sample, SLO_SAMPLE_MS);
   timer.unref();

@@ -69,6 +69,15 @@ describe("SloTracker", () => {
     expect(b.windows["5m"].burnRate!).toBeCloseTo(2, 6);
   });
 
+  test("a sample that fails to read leaves the history as it was", () => {
+    const tracker = new SloTracker(2);
+    record(tracker, 0, { requests: 0 });
+    record(tracker, 1000, { requests: 10, fast: 10 });
+    expect(() => tracker.record((row) => { row[Cell.Requests] = 999; throw new Error("books broken"); })).toThrow("books broken");
+    expect(tracker.samples).toBe(2);
+    expect(slo(tracker, "latency").windows["1m"]).toMatchObject({ total: 10, good: 10 });
+  });
+
   test("the ring forgets samples older than its capacity", () => {
     const tracker = new SloTracker(3);
     for (let s = 0; s < 10; s++) record(tracker, s * 1000, { requests: s * 10, fast: s * 10 });

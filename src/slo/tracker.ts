@@ -35,6 +35,7 @@ export interface SloSnapshot {
 
 export class SloTracker {
   private readonly ring: Float64Array;
+  private readonly scratch = new Float64Array(Cell.Count);
   private next = 0;
   private filled = 0;
 
@@ -44,7 +45,8 @@ export class SloTracker {
 
   /** Appends a sample; `fill` writes its cells (sample.ts readSample). */
   record(fill: (row: Float64Array) => void): void {
-    fill(this.ring.subarray(this.next * Cell.Count, (this.next + 1) * Cell.Count));
+    fill(this.scratch); // a fill that throws leaves the history untouched
+    this.ring.set(this.scratch, this.next * Cell.Count);
     this.next = (this.next + 1) % this.capacity;
     this.filled = Math.min(this.filled + 1, this.capacity);
   }

@@ -24,6 +24,7 @@ beforeAll(async () => {
       campaigns: [{ id: "c1", advertiserId: "adv-1", dailyBudget: 1000, currency: "USD" }],
     }),
     startTmax({
+      auction: { dspTimeoutMs: 300 },
       dsps: [{ id: "fast", endpoint: fastDsp.url }],
       campaigns: [{ id: "c1", advertiserId: "adv-1", dailyBudget: TINY_BUDGET, currency: "USD" }, { id: "c2", advertiserId: "adv-2", dailyBudget: 5, currency: "USD" }],
     }),
@@ -84,19 +85,26 @@ test("latency and bid rate SLIs count what the exchange saw; burn rate and error
 });
 
 test("a campaign out of budget: its no-bids do not count against the bid rate, and budget accuracy stays 100%", async () => {
-  const statuses: number[] = [];
-  for (let i = 0; i < 12; i++) statuses.push((await postAuction(budgeted.url, bidRequest({ at: 1 }), { connection: "close" })).status); // first price: pays the bid
-  expect(statuses.filter((s) => s === 200).length).toBe(5);
+  // Until the budget has refused a few: on a loaded machine a DSP call may also time out now and then.
+  const answers: Array<{ status: number; reason: string | null }> = [];
+  while (answers.filter((a) => a.reason === "no_budget").length < 4 && answers.length < 40) {
+    const r = await postAuction(budgeted.url, bidRequest({ at: 1, tmax: 500 }), { connection: "close" }); // first price: pays the bid
+    answers.push({ status: r.status, reason: r.headers.get("x-tmax-no-bid-reason") });
+  }
+  const bids = answers.filter((a) => a.status === 200).length;
+  const noBudget = answers.filter((a) => a.reason === "no_budget").length;
+  expect({ bids, noBudget }).toEqual({ bids: 5, noBudget: 4 }); // room for exactly 5
   const text = await metrics(budgeted.url);
-  expect(metric(text, 'tmax_no_bids_total{reason="no_budget"}')).toBe(7);
+  expect(metric(text, 'tmax_no_bids_total{reason="no_budget"}')).toBe(noBudget);
   expect(metric(text, 'tmax_campaign_budget_reserved_micros{campaign="c1"}')).toBe(10_000);
   expect(metric(text, 'tmax_campaign_budget_micros{campaign="c1",advertiser="adv-1"}')).toBe(10_000);
   expect(metric(text, "tmax_campaigns_over_budget")).toBe(0);
   expect(metric(text, 'tmax_advertiser_spend_micros{advertiser="adv-1"}')).toBe(10_000);
 
-  const body = await sloOnceSampled(budgeted.url, 12);
-  expect(window5m(body, "bid_rate")).toMatchObject({ total: 5, good: 5, ratio: 1, met: true });
+  const body = await sloOnceSampled(budgeted.url, answers.length);
+  const otherNoBids = answers.length - bids - noBudget;
+  expect(window5m(body, "bid_rate")).toMatchObject({ total: bids + otherNoBids, good: bids });
   expect(window5m(body, "budget_accuracy")).toMatchObject({ total: 2, good: 2, ratio: 1, burnRate: 0, met: true });
-  expect(window5m(body, "latency")).toMatchObject({ total: 12, met: true });
+  expect(window5m(body, "latency").total).toBe(answers.length);
   expect(body.worstOverspendMicros).toBe(0);
 });

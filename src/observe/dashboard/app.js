@@ -108,7 +108,10 @@ const CHARTS = [
   { section: "business", id: "winrate", title: "Win rate (imps won / DSP answers with bids)", unit: "%", needs: "tmax_auction_wins_total",
     series: (c, p) => ({ "win rate": pct(ratio(rate(c, p, "tmax_auction_wins_total"), rate(c, p, "tmax_dsp_requests_total", { outcome: "bid" }))) }) },
   { section: "business", id: "winprice", title: "Average win price (CPM)", unit: "$ CPM", needs: "tmax_auction_wins_total",
-    series: (c, p) => ({ "avg CPM": ratio(usd(rate(c, p, "tmax_budget_reserved_micros_total")), rate(c, p, "tmax_auction_wins_total")) === null ? null : 1000 * ratio(usd(rate(c, p, "tmax_budget_reserved_micros_total")), rate(c, p, "tmax_auction_wins_total")) }) },
+    series: (c, p) => {
+      const perImpUsd = ratio(usd(rate(c, p, "tmax_budget_reserved_micros_total")), rate(c, p, "tmax_auction_wins_total"));
+      return { "avg CPM": perImpUsd === null ? null : perImpUsd * 1000 };
+    } },
   { section: "fraud", id: "fraudblocks", title: "Fraud blocks per second by tier (Tier 1 rules)", unit: "req/s", needs: "tmax_fraud_blocked_total",
     series: (c, p) => rateBy(c, p, "tmax_fraud_blocked_total", "tier") },
   { section: "fraud", id: "fraudflags", title: "Fraud flags per second (Tier 2 ML)", unit: "req/s", needs: "tmax_fraud_flagged_total",

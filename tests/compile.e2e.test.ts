@@ -30,7 +30,7 @@ test("bun build --compile gives a binary that serves auctions with its embedded 
   const dashboard = await fetch(`${url}/dashboard`);
   expect(dashboard.status).toBe(200);
   expect(await dashboard.text()).toContain("/dashboard/app.js");
-  for (const asset of ["app.js", "uPlot.iife.min.js", "uPlot.min.css", "dashboard.css"]) {
+  for (const asset of ["app.js", "prom.js", "uPlot.iife.min.js", "uPlot.min.css", "dashboard.css"]) {
     const res = await fetch(`${url}/dashboard/${asset}`);
     expect({ asset, status: res.status, size: (await res.text()).length > 500 }).toEqual({ asset, status: 200, size: true });
   }

@@ -91,6 +91,20 @@ test("npm start prints the dashboard and /slo URLs; the dashboard renders every 
   expect(await page.textContent("#status")).toContain("live");
   expect(pageErrors).toEqual([]);
 
+  // The page's PromQL-like arithmetic, in the browser: parsing (escaped label values), rate() and
+  // histogram_quantile() over bucket increases (linear inside a bucket, as Prometheus does).
+  const math = await page.evaluate(async () => {
+    const url = "/dashboard/prom.js"; // a URL of the page's origin, not a module of this project
+    const m = await import(url);
+    const scrape = (t: number, text: string) => ({ t, metrics: m.parseProm(text) });
+    const a = scrape(0, 'h_bucket{le="0.1"} 0\nh_bucket{le="0.2"} 0\nh_bucket{le="+Inf"} 0\nc_total{k="a \\"q\\""} 10\n');
+    const b = scrape(2000, '# HELP h x\nh_bucket{le="0.1"} 50\nh_bucket{le="0.2"} 100\nh_bucket{le="+Inf"} 100\nc_total{k="a \\"q\\""} 30\n');
+    return { p50: m.quantile(b, a, "h", 0.5), p75: m.quantile(b, a, "h", 0.75), rate: m.rate(b, a, "c_total"), label: [...m.byLabel(b, "c_total", "k").keys()][0], none: m.quantile(a, a, "h", 0.5) };
+  });
+  expect(math.p50).toBeCloseTo(0.1, 9);
+  expect(math.p75).toBeCloseTo(0.15, 9);
+  expect(math).toMatchObject({ rate: 10, label: 'a "q"', none: null });
+
   mkdirSync(join(ROOT, "data"), { recursive: true });
   const shot = join(ROOT, "data", `dashboard-${Date.now()}.png`);
   await page.screenshot({ path: shot, fullPage: true });

@@ -5,6 +5,7 @@ import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import page from "./dashboard/dashboard.html" with { type: "text" };
 import appJs from "./dashboard/app.js" with { type: "text" };
+import promJs from "./dashboard/prom.js" with { type: "text" };
 import pageCss from "./dashboard/dashboard.css" with { type: "text" };
 
 export interface Asset { body: string; type: string }
@@ -16,6 +17,7 @@ const css = "text/css; charset=utf-8";
 export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = {
   "": { body: page as unknown as string, type: "text/html; charset=utf-8" },
   "app.js": { body: appJs, type: js },
+  "prom.js": { body: promJs, type: js },
   "dashboard.css": { body: pageCss, type: css },
   "uPlot.iife.min.js": { body: uplotJs, type: js },
   "uPlot.min.css": { body: uplotCss, type: css },

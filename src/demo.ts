@@ -70,6 +70,8 @@ tmax demo: embedded mode, 2 workers, 5 simulated DSPs, 3 campaigns, light traffi
   auction   POST ${url}/openrtb2/auction
   try it    curl -si ${url}/openrtb2/auction -H 'content-type: application/json' --data @tests/fixtures/bid-request.json
   metrics   ${url}/metrics
+  dashboard ${url}/dashboard
+  SLOs      ${url}/slo
   health    ${url}/healthz   ready: ${url}/readyz
   audit     npx tmax audit query --audit-dir ${auditDir} --request-id demo-request-1
             (outbox, Parquet archive and billing ledger under ${auditDir})

@@ -3,6 +3,7 @@ import { loadConfigFile, envInt } from "./config/load.ts";
 import { ConfigError } from "./config/errors.ts";
 import { LIMITS } from "./config/limits.ts";
 import { startServer, type RunningServer } from "./server/start.ts";
+import { log } from "./log/logger.ts";
 
 export interface ServeFlags { config: string; port?: string; workers?: string }
 
@@ -25,11 +26,11 @@ export function stopOnSignals(server: { stop(): Promise<void> }, alsoStop: Array
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
-      console.error(JSON.stringify({ level: "warn", msg: "second signal during shutdown: forced exit", signal }));
+      log.warn("second signal during shutdown: forced exit", { signal });
       process.exit(128 + (signal === "SIGINT" ? 2 : 15));
     }
     stopping = true;
-    console.log(JSON.stringify({ level: "info", msg: "shutting down", signal }));
+    log.info("shutting down", { signal });
     await server.stop();
     for (const fn of alsoStop) await fn();
     process.exit(0);

@@ -26,4 +26,13 @@ test("bun build --compile gives a binary that serves auctions with its embedded 
   expect(res.json.seatbid[0].bid[0].price).toBe(2);
   const ready = await (await fetch(`${url}/readyz`)).json();
   expect(ready).toMatchObject({ status: "ready", wasm: "wasm-release", workers: "2/2" });
+  // The dashboard page, its script and the chart library are embedded too (no node_modules beside the binary).
+  const dashboard = await fetch(`${url}/dashboard`);
+  expect(dashboard.status).toBe(200);
+  expect(await dashboard.text()).toContain("/dashboard/app.js");
+  for (const asset of ["app.js", "prom.js", "uPlot.iife.min.js", "uPlot.min.css", "dashboard.css"]) {
+    const res = await fetch(`${url}/dashboard/${asset}`);
+    expect({ asset, status: res.status, size: (await res.text()).length > 500 }).toEqual({ asset, status: 200, size: true });
+  }
+  expect(((await (await fetch(`${url}/slo`)).json()) as { slos: unknown[] }).slos).toHaveLength(4);
 }, 60_000);

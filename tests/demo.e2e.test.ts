@@ -20,6 +20,8 @@ test("tmax demo serves auctions and prints the URLs to try", async () => {
   expect(out).toContain("curl -si");
   expect(out).toMatch(/metrics\s+http:\/\/\S+\/metrics/);
   expect(out).toMatch(/health\s+http:\/\/\S+\/healthz/);
+  expect(out).toMatch(/dashboard\s+http:\/\/\S+\/dashboard/);
+  expect(out).toMatch(/SLOs\s+http:\/\/\S+\/slo/);
   const answer = await curlAnswer!;
   expect([200, 204]).toContain(answer.status);
   const bids = Number(/\[demo\] requests bid=(\d+)/.exec(out)?.[1] ?? "0");

@@ -12,6 +12,7 @@ import { RELAY_DEFAULTS, type KafkaRelayStats } from "./relay/index.ts";
 import { archiveDirOf } from "./archive/index.ts";
 import { startConsumerThread } from "./consumers/host.ts";
 import type { TmaxConfig } from "../config/load.ts";
+import { log } from "../log/logger.ts";
 
 /** Outbox records per ledger transaction in a worker (at most the ledger's 1000). */
 export const LEDGER_BATCH_RECORDS = 1000;
@@ -33,7 +34,7 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
   const { audit } = config;
   const outbox = await Outbox.open({ dir: outboxDir(audit.dir, workerIndex), commitWindowMs: audit.commitWindowMs });
   if (outbox.recovery.truncated !== null) {
-    console.error(JSON.stringify({ level: "warn", msg: "audit outbox: torn tail truncated at start", worker: workerIndex, ...outbox.recovery.truncated }));
+    log.warn("audit outbox: torn tail truncated at start", { worker: workerIndex, ...outbox.recovery.truncated });
   }
   // A worker that once relayed to Kafka would otherwise keep every segment for a relay that never comes.
   if (audit.kafka === null) await outbox.unregisterConsumer(RELAY_CONSUMER);
@@ -67,5 +68,5 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
 
 function logError(component: string, workerIndex: number) {
   return (error: unknown, context?: unknown) =>
-    console.error(JSON.stringify({ level: "error", msg: `${component} failed`, worker: workerIndex, context, error: String((error as Error)?.message ?? error) }));
+    log.error(`${component} failed`, { worker: workerIndex, context, error: String((error as Error)?.message ?? error) });
 }

@@ -8,6 +8,7 @@ import { ConfigFile } from "./schema.ts";
 import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
+import { DEFAULT_LOG_SETTINGS, type LogSettings } from "../log/logger.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
 import type { PacingMode } from "../budget/pacing.ts";
@@ -50,6 +51,8 @@ export interface TmaxConfig {
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
   /** The even-pacing controller (src/budget/pacing.ts), run by the control plane. */
   pacing: PacingSettings;
+  /** Structured logs: minimum level, and the share of requests logged on the request path. */
+  log: LogSettings;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -115,6 +118,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
     pacing: pacingSettings(file.pacing),
+    log: { level: file.log?.level ?? DEFAULT_LOG_SETTINGS.level, sampleRate: file.log?.sampleRate ?? DEFAULT_LOG_SETTINGS.sampleRate },
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");

@@ -4,6 +4,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { LIMITS } from "./limits.ts";
 import { layout } from "../auction/memory.ts";
 import { CampaignPacingConfig, PacingConfig } from "../budget/pacing/config.ts";
+import { LOG_LEVELS } from "../log/logger.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -76,6 +77,10 @@ export const ConfigFile = Type.Object({
   }, { additionalProperties: false })),
   fraud: Type.Optional(Type.Object({
     modelPath: Type.Optional(Type.String({ minLength: 1 })),
+  }, { additionalProperties: false })),
+  log: Type.Optional(Type.Object({
+    level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))),
+    sampleRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   }, { additionalProperties: false })),
   frequencyCapStore: Type.Optional(Type.Object({
     redisUrl: Type.String({ minLength: 1 }),

@@ -4,6 +4,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { PARSE_DONE, PARSE_ERROR, ResponseParser } from "./http-parse.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
+import { log } from "../log/logger.ts";
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -247,7 +248,7 @@ export class HttpPool {
   }
 
   onHandlerError(conn: Conn, err: Error): void {
-    console.error("http-pool: socket handler threw", err);
+    log.error("http-pool: socket handler threw", { error: err });
     if (conn.state !== CLOSED) this.abortConn(conn, "internal_error");
     else if (conn.socket !== null) conn.socket.terminate();
   }
@@ -438,7 +439,7 @@ export class HttpPool {
     try {
       cb(outcome, status, body, detail);
     } catch (err) {
-      console.error("http-pool: callback threw", err);
+      log.error("http-pool: callback threw", { error: err });
     }
   }
 }

@@ -56,6 +56,8 @@ export type CapStoreStats = Record<(typeof COUNTERS)[number] | "pendingKeys", nu
 
 export interface RedisCapStore extends RemoteCapStore {
   stats(): CapStoreStats;
+  /** True while the Redis connection is ready (for the infrastructure dashboard and /metrics). */
+  connected(): boolean;
   /** True once connected (false if not within timeoutMs). For startup probes and tests. */
   waitReady(timeoutMs: number): Promise<boolean>;
 }
@@ -254,6 +256,10 @@ class RedisCapStoreImpl implements RedisCapStore {
 
   stats(): CapStoreStats {
     return { ...this.counters, pendingKeys: this.pending.size + (this.inflight?.size ?? 0) };
+  }
+
+  connected(): boolean {
+    return this.client.status === "ready";
   }
 
   async waitReady(timeoutMs: number): Promise<boolean> {

@@ -4,6 +4,7 @@ import { layout as L } from "../auction/memory.ts";
 import { NO_USER_KEY, userKeyHex, userKeyOf } from "./user-key.ts";
 import type { BidRequest } from "../openrtb/request.ts";
 import type { CampaignSettings, FrequencyCapNoKey, FrequencyCapSettings } from "../config/load.ts";
+import { log } from "../log/logger.ts";
 
 export interface RequestCaps {
   userKey: bigint;
@@ -54,7 +55,7 @@ export function reportCapIncrements(sink: CapIncrementSink | undefined, incremen
   try {
     sink.record(increments);
   } catch (err) {
-    console.error(`freqcap: the increment sink failed: ${(err as Error).message}`);
+    log.error("freqcap: the increment sink failed", { error: (err as Error).message });
   }
 }
 

@@ -4,10 +4,16 @@ import { Elysia } from "elysia";
 import { readAuctionBody } from "./body.ts";
 import { invalid, runAuction } from "../pipeline/auction.ts";
 import type { Answer, WorkerContext } from "../pipeline/context.ts";
+import { observeRoutes } from "../observe/routes.ts";
+import type { SloTracker } from "../slo/tracker.ts";
+import { log } from "../log/logger.ts";
+import { logAuction, requestIdOf } from "../log/request-log.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
   metrics(): Promise<string>;
+  /** The worker's SLO history, for /slo and /dashboard (src/observe/). */
+  slo: SloTracker;
 }
 
 export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
@@ -19,7 +25,8 @@ export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
       if (ctx.drain?.stopping) return Response.json({ status: "shutting_down", ...state.detail }, { status: 503, headers: { connection: "close" } });
       return Response.json({ status: state.ready ? "ready" : "not_ready", ...state.detail }, { status: state.ready ? 200 : 503 });
     })
-    .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }));
+    .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
+    .use(observeRoutes(hooks.slo));
 }
 
 export async function handleAuction(ctx: WorkerContext, request: Request): Promise<Response> {
@@ -37,19 +44,22 @@ export async function handleAuction(ctx: WorkerContext, request: Request): Promi
 }
 
 async function auction(ctx: WorkerContext, request: Request, receivedAt: number): Promise<Response> {
+  let bodyText: string | undefined;
   try {
     const body = await readAuctionBody(request, ctx.config.server.maxBodyBytes);
+    if ("text" in body) bodyText = body.text;
     const exchangeId = request.headers.get("x-exchange-id");
     const answer = "text" in body
       ? await runAuction(ctx, body.text, receivedAt, exchangeId)
       : await invalid(ctx, body, undefined, body.status, exchangeId);
     if (answer.status === 405) answer.headers = { ...answer.headers, allow: "POST" };
     ctx.counters.histograms.request(answer.status === 200 ? "bid" : answer.status === 204 ? "nobid" : "invalid", performance.now() - receivedAt);
+    if (log.sampled()) logAuction(log.child({ worker: ctx.workerIndex }), request, bodyText, answer, performance.now() - receivedAt);
     return toResponse(answer);
   } catch (err) {
     ctx.counters.request("error");
     ctx.counters.histograms.request("error", performance.now() - receivedAt);
-    console.error(JSON.stringify({ level: "error", msg: "auction failed", worker: ctx.workerIndex, error: String((err as Error).stack ?? err) }));
+    log.error("auction failed", { worker: ctx.workerIndex, requestId: requestIdOf(bodyText), xRequestId: request.headers.get("x-request-id") ?? undefined, error: err });
     return Response.json({ error: "internal_error" }, { status: 500, headers: { "x-openrtb-version": "2.6" } });
   }
 }

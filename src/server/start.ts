@@ -12,6 +12,7 @@ import { ConfigError } from "../config/errors.ts";
 import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archive/index.ts";
 import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
+import { configureLogging, log } from "../log/logger.ts";
 
 export interface RunningServer {
   port: number;
@@ -27,6 +28,7 @@ export const WORKER_START_TIMEOUT_MS = 15_000;
 export const WORKER_STOP_TIMEOUT_MS = 5_000;
 
 export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant = "release"): Promise<RunningServer> {
+  configureLogging(config.log);
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
   for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
@@ -80,7 +82,7 @@ function spawnWorker(init: WorkerInit): Promise<Worker> {
 async function stopWorkers(workers: Worker[], timeoutMs: number): Promise<void> {
   await Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
-      console.error(JSON.stringify({ level: "warn", msg: "worker did not stop in time: terminated", timeoutMs }));
+      log.warn("worker did not stop in time: terminated", { timeoutMs });
       worker.terminate();
       resolve();
     }, timeoutMs);
@@ -102,7 +104,7 @@ function startRetention(config: TmaxConfig): ReturnType<typeof setInterval> {
   const run = () => {
     applyRetention({ archiveDir: archiveDirOf(config.audit.dir), now: new Date(), policy: config.audit.retention })
       .then((report) => console.log(summarizeRetention(report)))
-      .catch((err) => console.error(JSON.stringify({ level: "error", msg: "audit retention failed", error: String((err as Error).message ?? err) })));
+      .catch((err) => log.error("audit retention failed", { error: String((err as Error).message ?? err) }));
   };
   run();
   const timer = setInterval(run, RETENTION_INTERVAL_MS);

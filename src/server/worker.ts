@@ -13,10 +13,12 @@ import { remoteCapSink } from "../freqcap/request.ts";
 import { DspFanout } from "../dsp/fanout.ts";
 import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counters.ts";
 import { buildRegistry } from "../metrics/exposition.ts";
+import { startWorkerObserve } from "../observe/worker-observe.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
+import { configureLogging, log } from "../log/logger.ts";
 
 export interface WorkerInit {
   config: TmaxConfig;
@@ -39,6 +41,7 @@ declare const self: Worker;
 
 export async function startWorker(init: WorkerInit) {
   const { config, memory, workerIndex, workerCount } = init;
+  configureLogging(config.log);
   const layout = new CounterLayout(config.dsps.length, workerCount);
   const counters = new WorkerCounters(layout, init.counters, workerIndex);
   const reader = new CounterReader(layout, init.counters);
@@ -66,12 +69,14 @@ export async function startWorker(init: WorkerInit) {
     ctx.capSink = remoteCapSink(capStore);
   }
   const registry = buildRegistry(config, reader, budget);
+  const observe = startWorkerObserve(config, reader, budget, registry, capStore);
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,
       detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}`, fraudModel: fraudModelSummary(memory) },
     }),
     metrics: () => registry.metrics(),
+    slo: observe.tracker,
   });
   app.listen({ port: init.port, hostname: config.server.host, reusePort: true, maxRequestBodySize: config.server.maxBodyBytes * 2 });
   const server = app.server!;
@@ -87,6 +92,7 @@ export async function startWorker(init: WorkerInit) {
       ctx.fanout.close();
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
+      observe.stop();
       await audit.stop();
     },
   };
@@ -111,7 +117,7 @@ export async function drainHttp(server: { stop(closeActiveConnections?: boolean)
     await Bun.sleep(Math.max(0, Math.min(DRAIN_POLL_MS, deadline - performance.now())));
   }
   if (closed && drain.inFlight === 0) return;
-  console.error(JSON.stringify({ level: "warn", msg: "shutdown drain limit reached: closing in-flight connections", worker: workerIndex, inFlight: drain.inFlight, drainMs }));
+  log.warn("shutdown drain limit reached: closing in-flight connections", { worker: workerIndex, inFlight: drain.inFlight, drainMs });
   await server.stop(true).catch(() => {});
   await Promise.race([stopped, Bun.sleep(DRAIN_POLL_MS * 20)]);
 }

@@ -8,6 +8,7 @@ import { startOutboxArchiver, type OutboxArchiver } from "../archive/index.ts";
 import { startKafkaRelay, type KafkaRelay } from "../relay/index.ts";
 import { RemoteOutbox } from "./remote-outbox.ts";
 import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
+import { log } from "../../log/logger.ts";
 
 /** How often the relay's figures go to the host (its metrics sampler reads them every second). */
 export const RELAY_STATS_MS = 500;
@@ -106,5 +107,5 @@ async function stop(): Promise<void> {
 
 function logError(component: string, workerIndex: number) {
   return (error: unknown, context?: unknown) =>
-    console.error(JSON.stringify({ level: "error", msg: `${component} failed`, worker: workerIndex, thread: "consumers", context, error: String((error as Error)?.message ?? error) }));
+    log.error(`${component} failed`, { worker: workerIndex, thread: "consumers", context, error: String((error as Error)?.message ?? error) });
 }

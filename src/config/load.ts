@@ -9,6 +9,7 @@ import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
+import { houseAdSettings, overloadSettings, rateLimitSettings, type HouseAdSettings, type OverloadSettings, type RateLimitSettings } from "../overload/config.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -44,6 +45,12 @@ export interface TmaxConfig {
   fraud: { modelPath: string | null };
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
+  /** Overload guard: pressure signals, value-based shedding, adaptive DSP deadline (src/overload). */
+  overload: OverloadSettings;
+  /** Per-exchange token buckets shared by all workers; null = no limits. */
+  rateLimits: RateLimitSettings | null;
+  /** The ad answered when no DSP bids; null = plain no-bid. */
+  houseAd: HouseAdSettings | null;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -108,6 +115,9 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     },
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
+    overload: overloadSettings(file.overload, file.auction?.dspTimeoutMs ?? 70),
+    rateLimits: rateLimitSettings(file.rateLimits),
+    houseAd: houseAdSettings(file.houseAd),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");

@@ -3,6 +3,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { LIMITS } from "./limits.ts";
 import { layout } from "../auction/memory.ts";
+import { HouseAdConfig, OverloadConfig, RateLimitsConfig } from "../overload/config.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -80,6 +81,9 @@ export const ConfigFile = Type.Object({
     flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
   }, { additionalProperties: false })),
+  overload: Type.Optional(OverloadConfig),
+  rateLimits: Type.Optional(RateLimitsConfig),
+  houseAd: Type.Optional(HouseAdConfig),
 }, { additionalProperties: false });
 
 export type ConfigFile = Static<typeof ConfigFile>;

@@ -8,6 +8,7 @@ import { dspTmaxMs, type DeadlineSettings } from "../pipeline/deadline.ts";
 import type { DspSettings, TmaxConfig } from "../config/load.ts";
 import type { WorkerCounters } from "../metrics/counters.ts";
 import { LIMITS } from "../config/limits.ts";
+import type { FanoutObserver } from "../overload/dsp-select.ts";
 
 export interface DspReply {
   dsp: number;
@@ -28,6 +29,8 @@ export class DspFanout {
   readonly dsps: DspSettings[];
   private readonly pools: HttpPool[];
   private readonly breakers: Breaker[];
+  /** The overload guard: may skip DSPs under pressure, learns each DSP's latency and bid rate. */
+  observer: FanoutObserver | null = null;
 
   constructor(config: TmaxConfig, private readonly counters: WorkerCounters, workerCount: number) {
     this.dsps = config.dsps;
@@ -58,6 +61,7 @@ export class DspFanout {
         this.counters.dsp(i, "skipped_breaker");
         continue;
       }
+      if (this.observer !== null && !this.observer.allows(i)) continue;
       const tmaxMs = dspTmaxMs(deadlineAt, dsp.timeoutMs, nowMs, settings);
       if (tmaxMs === 0) {
         this.counters.dsp(i, "skipped_deadline");
@@ -66,6 +70,7 @@ export class DspFanout {
       pending++;
       this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body, detail) => {
         replies.push({ dsp: i, outcome, status, body, detail, latencyMs: performance.now() - nowMs });
+        this.observer?.observe(i, outcome === "ok" && status === 200 && body.length > 0, performance.now() - nowMs);
         if (--pending === 0) finish(replies);
       });
     }

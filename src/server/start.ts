@@ -12,6 +12,7 @@ import { ConfigError } from "../config/errors.ts";
 import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archive/index.ts";
 import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
+import { allocateOverloadShared } from "../overload/guard.ts";
 
 export interface RunningServer {
   port: number;
@@ -34,11 +35,12 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const fraudModel = loadFraudModel(config, memory);
   const layout = new CounterLayout(config.dsps.length, config.server.workers);
   const counterBuffer = layout.allocate();
+  const overload = allocateOverloadShared(config);
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
   try {
     for (let i = 0; i < config.server.workers; i++) {
-      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant };
+      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant, overload };
       workers.push(await spawnWorker(init));
     }
   } catch (err) {

@@ -17,6 +17,9 @@ import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
+import { installOverloadGuard } from "../overload/install.ts";
+import { OverloadLayout, OverloadReader, registerOverloadMetrics } from "../overload/metrics.ts";
+import type { OverloadShared } from "../overload/guard.ts";
 
 export interface WorkerInit {
   config: TmaxConfig;
@@ -26,6 +29,7 @@ export interface WorkerInit {
   workerCount: number;
   port: number;
   wasmVariant: WasmVariant;
+  overload: OverloadShared;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
@@ -63,7 +67,9 @@ export async function startWorker(init: WorkerInit) {
     ctx.remoteCaps = capStore;
     ctx.capSink = remoteCapSink(capStore);
   }
+  const overload = installOverloadGuard(ctx, init.overload, audit.outbox);
   const registry = buildRegistry(config, reader, budget);
+  registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config), init.overload.cells));
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,
@@ -82,6 +88,7 @@ export async function startWorker(init: WorkerInit) {
     stop: async () => {
       await drainHttp(server, drain, config.server.shutdownDrainMs, workerIndex);
       ctx.fanout.close();
+      overload.stop();
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
       await audit.stop();

@@ -5,7 +5,7 @@ export const OVERLOAD_LIMITS = {
   /** Internal-processing durations kept for the sliding p99 (a ring; the newest this many). */
   internalWindowSamples: 512,
   /** The sliding p99 only counts samples younger than this. */
-  internalWindowMs: 1_000,
+  internalWindowMs: 300,
   /** Publishers listed in overload.knownPublishers. */
   maxKnownPublishers: 10_000,
   /** Exchanges with their own rate limit (each one slot in the shared buckets). */
@@ -17,7 +17,7 @@ export const OVERLOAD_LIMITS = {
   /** Shed controller: proportional gain on (pressure - target). */
   shedProportionalGain: 1,
   /** Shed controller: integral gain per second on (pressure - target). */
-  shedIntegralGainPerSec: 2,
+  shedIntegralGainPerSec: 1,
   /** How strongly value protects a request: shed probability = share ^ (1 + bias * value). */
   valueBias: 4,
   /** An unknown publisher's value counts this much. */

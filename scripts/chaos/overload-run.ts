@@ -1,7 +1,8 @@
 // The overload proof, shared by `npm run chaos:overload` and its short test variant:
 // 1. ramp: drive open-loop steps of growing rate; the maximum sustainable rate is the last step
-//    where >= 99% of requests were served (not shed) within tmax, the served p99 stayed under
-//    tmax and at most 0.1% failed;
+//    where >= 99% of requests were served with a DSP's bid (not shed, no house ad) within tmax
+//    (so the served p99 is under tmax) and at most 0.1% failed; a failing step is tried once more
+//    (the shared machine is noisy) before the ramp stops;
 // 2. spikes: drive 2x and 5x that rate for a fixed time, sampling the server's RSS, and report the
 //    share answered within tmax (shed included), the served p99, goodput as a share of the maximum,
 //    and memory.
@@ -22,7 +23,7 @@ const SUSTAINED_FAILED_SHARE = 0.001;
 export const SETTLE_MS = 1_500;
 
 export function sustainable(r: PhaseResult, tmaxMs: number): boolean {
-  return r.servedWithinTmax >= SUSTAINED_SERVED_SHARE * r.sent && r.servedP99Ms < tmaxMs && r.failed <= SUSTAINED_FAILED_SHARE * r.sent;
+  return r.servedWithinTmax >= SUSTAINED_SERVED_SHARE * r.sent && r.failed <= SUSTAINED_FAILED_SHARE * r.sent;
 }
 
 export async function measureMaxRate(stack: Stack, o: RampOptions, log: (line: string) => void): Promise<{ maxRps: number; steps: PhaseResult[] }> {
@@ -31,10 +32,14 @@ export async function measureMaxRate(stack: Stack, o: RampOptions, log: (line: s
   const steps: PhaseResult[] = [];
   let maxRps = 0;
   for (let rps = o.startRps; rps <= o.maxRps; rps = Math.round(rps * o.growth)) {
-    const r = await drive({ url: stack.url, rps, durationS: o.stepS, tmaxMs: o.tmaxMs });
-    steps.push(r);
-    const ok = sustainable(r, o.tmaxMs);
-    log(`ramp ${rps} rps: served ${pct(r.servedWithinTmax / r.sent)} within tmax, served p99 ${r.servedP99Ms} ms, shed ${r.shed}, failed ${r.failed} -> ${ok ? "sustained" : "not sustained"}`);
+    let ok = false;
+    for (let attempt = 0; attempt < 2 && !ok; attempt++) {
+      if (attempt > 0) await Bun.sleep(SETTLE_MS);
+      const r = await drive({ url: stack.url, rps, durationS: o.stepS, tmaxMs: o.tmaxMs });
+      steps.push(r);
+      ok = sustainable(r, o.tmaxMs);
+      log(`ramp ${rps} rps: served ${pct(r.servedWithinTmax / r.sent)} within tmax, served p99 ${r.servedP99Ms} ms, house ads ${r.houseAds}, shed ${r.shed}, failed ${r.failed} -> ${ok ? "sustained" : "not sustained"}`);
+    }
     if (!ok) break;
     maxRps = rps;
     await Bun.sleep(SETTLE_MS);
@@ -63,6 +68,6 @@ export function pct(x: number): string {
 export function spikeLine(s: SpikeResult, tmaxMs: number): string {
   return `${s.multiplier}x (${s.rps} rps, ${s.durationS} s): answered within tmax ${pct(s.withinTmaxShare)} (goal >= 99.9%), ` +
     `served p99 ${s.servedP99Ms} ms (goal < ${tmaxMs}), goodput ${pct(s.goodputShare)} of max (goal >= 90%), ` +
-    `shed ${s.shed} (server: ${s.shedByServer}, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
+    `house ads ${s.houseAds}, shed ${s.shed} (server: ${s.shedByServer}, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
     `RSS ${s.rssMiB.first} -> max ${s.rssMiB.max} -> ${s.rssMiB.last} MiB`;
 }

@@ -24,6 +24,8 @@ export interface DspReply {
 export type BreakerVerdict = "success" | "failure" | "neutral";
 
 const OPENRTB_HEADERS = "x-openrtb-version: 2.6\r\n";
+/** A timeout's detail when the overload guard had cut the DSP's time below its own timeout (not the DSP's fault). */
+export const OVERLOAD_DEADLINE = "overload_deadline";
 
 export class DspFanout {
   readonly dsps: DspSettings[];
@@ -68,7 +70,8 @@ export class DspFanout {
         continue;
       }
       pending++;
-      this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body, detail) => {
+      this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body, poolDetail) => {
+        const detail = outcome === "timeout" && this.observer?.shortened(tmaxMs, dsp.timeoutMs) ? OVERLOAD_DEADLINE : poolDetail;
         replies.push({ dsp: i, outcome, status, body, detail, latencyMs: performance.now() - nowMs });
         this.observer?.observe(i, outcome === "ok" && status === 200 && body.length > 0, performance.now() - nowMs);
         if (--pending === 0) finish(replies);

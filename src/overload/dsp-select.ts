@@ -12,6 +12,8 @@ import type { OverloadCells } from "./metrics.ts";
 export interface FanoutObserver {
   allows(dsp: number): boolean;
   observe(dsp: number, bid: boolean, latencyMs: number): void;
+  /** Was a DSP told `toldMs` (its own timeout `dspTimeoutMs`) because the guard cut the deadline? */
+  shortened(toldMs: number, dspTimeoutMs: number): boolean;
 }
 
 const ALLOWED = 0, SLOW = 1, NOT_TOP = 2;
@@ -38,6 +40,13 @@ export class DspSelector implements FanoutObserver {
     this.latencyMs[dsp] = this.latencyMs[dsp]! + (latencyMs - this.latencyMs[dsp]!) * w;
     this.bidRate[dsp] = this.bidRate[dsp]! + ((bid ? 1 : 0) - this.bidRate[dsp]!) * w;
     if (this.seen[dsp]! < 0xffffffff) this.seen[dsp]!++;
+  }
+
+  /** Set by the guard each tick: the effective DSP deadline is below auction.dspTimeoutMs. */
+  cutting = false;
+
+  shortened(toldMs: number, dspTimeoutMs: number): boolean {
+    return this.cutting && toldMs < dspTimeoutMs;
   }
 
   allows(dsp: number): boolean {

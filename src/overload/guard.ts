@@ -75,6 +75,7 @@ export class OverloadGuard implements FanoutObserver {
       : 0;
     this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, pressure);
     if (this.enabled) this.selector.refresh(pressure, this.dspTimeoutMs);
+    this.selector.cutting = this.dspTimeoutMs < this.config.auction.dspTimeoutMs;
     this.cells.flashCrash(this.flashCrash.advance(Date.now()));
     this.cells.state(pressure, this.enabled ? this.controller.shedShare : 0, this.dspTimeoutMs, lagMs, p99, inFlight);
   }
@@ -90,6 +91,10 @@ export class OverloadGuard implements FanoutObserver {
 
   allows(dsp: number): boolean {
     return !this.enabled || this.selector.allows(dsp);
+  }
+
+  shortened(toldMs: number, dspTimeoutMs: number): boolean {
+    return this.selector.shortened(toldMs, dspTimeoutMs);
   }
 
   observe(dsp: number, bid: boolean, latencyMs: number): void {

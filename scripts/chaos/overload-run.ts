@@ -47,11 +47,11 @@ export async function measureMaxRate(stack: Stack, o: RampOptions, log: (line: s
   return { maxRps, steps };
 }
 
-export async function spike(stack: Stack, maxRps: number, multiplier: number, durationS: number, tmaxMs: number): Promise<SpikeResult> {
+export async function spike(stack: Stack, maxRps: number, multiplier: number, durationS: number, tmaxMs: number, timeoutMs?: number): Promise<SpikeResult> {
   await Bun.sleep(SETTLE_MS);
   const shedBefore = await scrape(stack.url, "tmax_overload_shed_total");
   const rss = sampleRss(stack.tmax.pid);
-  const r = await drive({ url: stack.url, rps: Math.round(maxRps * multiplier), durationS, tmaxMs });
+  const r = await drive({ url: stack.url, rps: Math.round(maxRps * multiplier), durationS, tmaxMs, timeoutMs });
   const samples = rss.stop();
   const shedByServer = (await scrape(stack.url, "tmax_overload_shed_total")) - shedBefore;
   return {

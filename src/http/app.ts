@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { readAuctionBody } from "./body.ts";
 import { invalid, runAuction } from "../pipeline/auction.ts";
 import type { Answer, WorkerContext } from "../pipeline/context.ts";
-import { rateLimitAnswer } from "../overload/stage.ts";
+import { preParseShed, rateLimitAnswer } from "../overload/stage.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
@@ -39,7 +39,7 @@ export async function handleAuction(ctx: WorkerContext, request: Request): Promi
 
 async function auction(ctx: WorkerContext, request: Request, receivedAt: number): Promise<Response> {
   try {
-    const limited = rateLimitAnswer(ctx, request);
+    const limited = rateLimitAnswer(ctx, request) ?? preParseShed(ctx);
     if (limited !== null) return limited;
     const body = await readAuctionBody(request, ctx.config.server.maxBodyBytes);
     const exchangeId = request.headers.get("x-exchange-id");

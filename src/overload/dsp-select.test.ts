@@ -13,10 +13,18 @@ describe("DSP selection under pressure", () => {
     for (let d = 0; d < 5; d++) expect(s.isAllowed(d)).toBe(true);
   });
 
+  test("little pressure: even a slow DSP is still called", () => {
+    const s = new DspSelector(2, 3, 0.8);
+    learn(s, 0, 0.5, 20);
+    learn(s, 1, 0.5, 69);
+    s.refresh(0.2, 70);
+    expect(s.isAllowed(1)).toBe(true);
+  });
+
   test("some pressure: a consistently slow DSP is skipped (with rare probes), the others are called", () => {
     const s = new DspSelector(5, 3, 0.8);
     for (let d = 0; d < 5; d++) learn(s, d, 0.5, d === 4 ? 65 : 20);
-    s.refresh(0.3, 65);
+    s.refresh(0.5, 65);
     expect([0, 1, 2, 3].every((d) => s.isAllowed(d))).toBe(true);
     expect(s.isAllowed(4)).toBe(false);
     let calls = 0;

@@ -1,7 +1,7 @@
 // Which DSPs a pressured worker still calls. Per DSP it keeps moving averages of the answer latency
 // (a timeout counts as the time waited) and of the bid rate (answers carrying a bid). Each tick:
 // - no pressure: every DSP (the breaker alone decides);
-// - any pressure: DSPs whose average latency is at least slowDspShare of the effective deadline are
+// - pressure >= slowSkipPressure (0.4): DSPs whose average latency is at least slowDspShare of the effective deadline are
 //   skipped ("slow": they would mostly time out anyway);
 // - pressure >= overload.heavyPressure: only the top overload.topDsps by bid rate per ms of latency.
 // A skipped DSP still gets one call in dspProbeEvery so its averages can recover. Never skips all.
@@ -60,7 +60,7 @@ export class DspSelector implements FanoutObserver {
   /** Recomputes who is called, for the current pressure and effective deadline (once per tick). */
   refresh(pressure: number, dspTimeoutMs: number): void {
     this.verdict.fill(ALLOWED);
-    if (pressure <= 0) return;
+    if (pressure < L.slowSkipPressure) return;
     let fast = 0;
     for (let i = 0; i < this.dspCount; i++) {
       if (this.seen[i]! > 0 && this.latencyMs[i]! >= L.slowDspShare * dspTimeoutMs) this.verdict[i] = SLOW;

@@ -6,6 +6,18 @@ export const OVERLOAD_LIMITS = {
   internalWindowSamples: 512,
   /** The sliding p99 only counts samples younger than this. */
   internalWindowMs: 300,
+  /** Fewer internal-processing samples than this in the window say nothing (a quiet worker is not pressured). */
+  internalMinSamples: 20,
+  /** Event-loop lag is smoothed over ticks by this weight of the newest one (one stray late tick is not overload). */
+  lagWeight: 0.3,
+  /** Slow DSPs are skipped only from this pressure on. */
+  slowSkipPressure: 0.4,
+  /**
+   * From this shed share on, requests are shed before their body is parsed (the share is so high
+   * that value barely matters, and parsing is then most of what a shed costs): with probability
+   * share, capped at 1 - minAdmitShare; counted (reason "overload"), not audited (no request id yet).
+   */
+  preParseShedShare: 0.9,
   /** Publishers listed in overload.knownPublishers. */
   maxKnownPublishers: 10_000,
   /** Exchanges with their own rate limit (each one slot in the shared buckets). */

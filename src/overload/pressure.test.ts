@@ -22,9 +22,9 @@ describe("pressure controller", () => {
   test("the shed share keeps growing while pressure stays above target, then decays back to 0 once calm", () => {
     const c = new PressureController(OVERLOAD_DEFAULTS);
     const shares: number[] = [];
-    for (let i = 0; i < 30; i++) shares.push((c.update(hot, 10), c.shedShare));
-    expect(shares[29]!).toBeGreaterThan(shares[2]!);
-    expect(shares[29]!).toBe(1);
+    for (let i = 0; i < 60; i++) shares.push((c.update(hot, 10), c.shedShare));
+    expect(shares[59]!).toBeGreaterThan(shares[2]!);
+    expect(shares[59]!).toBe(1);
     for (let i = 0; i < 300; i++) c.update(calm, 10);
     expect(c.pressure).toBeLessThan(0.05);
     expect(c.shedShare).toBe(0);
@@ -47,14 +47,21 @@ describe("signals", () => {
   });
 
   test("the lag probe reports how late a tick fires", () => {
-    const p = new LagProbe(10);
+    const p = new LagProbe(10, 1);
     expect(p.tick(1000)).toBe(0);
     expect(p.tick(1010)).toBe(0);
     expect(p.tick(1045)).toBe(25);
+    const smooth = new LagProbe(10, 0.5);
+    smooth.tick(0);
+    expect(smooth.tick(40)).toBe(15); // one late tick: half of it
+    expect(smooth.tick(80)).toBe(22.5); // still late: approaches 30
   });
 
   test("sliding p99 forgets samples older than its window", () => {
-    const w = new SlidingP99(512, 1000);
+    const few = new SlidingP99(512, 1000, 20);
+    for (let i = 0; i < 19; i++) few.record(500, 0);
+    expect(few.p99(1)).toBe(0); // too few samples to say anything
+    const w = new SlidingP99(512, 1000, 1);
     for (let i = 0; i < 100; i++) w.record(i < 99 ? 1 : 100, 0);
     expect(w.p99(10)).toBe(1);
     w.record(500, 10);

@@ -38,6 +38,13 @@ describe("value-based shedding", () => {
     expect(high).toBeLessThan(0.06);
   });
 
+  test("before parsing: only from a share of 0.9, then at about that share", () => {
+    expect(shedShare({ shouldShed: (_r: BidRequest, share: number) => s.shedBeforeParse(share) } as ValueShedder, req(0), 0.85)).toBe(0);
+    const at95 = shedShare({ shouldShed: (_r: BidRequest, share: number) => s.shedBeforeParse(share) } as ValueShedder, req(0), 0.95);
+    expect(at95).toBeGreaterThan(0.92);
+    expect(at95).toBeLessThan(0.98);
+  });
+
   test("even at full share no request kind is starved: minAdmitShare still passes", () => {
     const starved = new ValueShedder({ ...settings, minAdmitShare: 0.05 });
     const shed = shedShare(starved, req(0), 1);

@@ -32,6 +32,11 @@ export class ValueShedder {
     return Math.min(1 - this.settings.minAdmitShare, Math.pow(share, 1 + L.valueBias * value));
   }
 
+  /** At a shed share of preParseShedShare or more: shed at random before parsing (value unknown). */
+  shedBeforeParse(share: number): boolean {
+    return share >= L.preParseShedShare && this.random() < Math.min(share, 1 - this.settings.minAdmitShare);
+  }
+
   shouldShed(req: BidRequest, share: number): boolean {
     return share > 0 && this.random() < this.shedProbability(share, this.value(req));
   }

@@ -12,22 +12,30 @@ export function normalized(value: number, range: SignalRange): number {
   return (value - range.low) / (range.high - range.low);
 }
 
-/** Event-loop lag from timer drift: call `tick(now)` from a timer expected every `periodMs`. */
+/**
+ * Event-loop lag from timer drift: call `tick(now)` from a timer expected every `periodMs`. Returns
+ * the lateness smoothed over ticks (weight `weight` for the newest), so a single stray late tick on
+ * a busy machine does not read as overload while a loop that stays late does within a few ticks.
+ */
 export class LagProbe {
   private expectedAt = -1;
-  /** The latest tick's lateness in ms (0 when on time). */
+  /** The smoothed lateness in ms (0 when on time). */
   lagMs = 0;
 
-  constructor(private readonly periodMs: number) {}
+  constructor(private readonly periodMs: number, private readonly weight: number = OVERLOAD_LIMITS.lagWeight) {}
 
   tick(nowMs: number): number {
-    this.lagMs = this.expectedAt < 0 ? 0 : Math.max(0, nowMs - this.expectedAt);
+    const late = this.expectedAt < 0 ? 0 : Math.max(0, nowMs - this.expectedAt);
+    this.lagMs += (late - this.lagMs) * this.weight;
     this.expectedAt = nowMs + this.periodMs;
     return this.lagMs;
   }
 }
 
-/** p99 of the durations recorded within the last `windowMs` (at most `capacity` of them), no allocation. */
+/**
+ * p99 of the durations recorded within the last `windowMs` (at most `capacity` of them), no
+ * allocation; 0 with fewer than `minSamples` (too few to say anything).
+ */
 export class SlidingP99 {
   private readonly values: Float64Array;
   private readonly times: Float64Array;
@@ -35,7 +43,10 @@ export class SlidingP99 {
   private next = 0;
   private size = 0;
 
-  constructor(readonly capacity = OVERLOAD_LIMITS.internalWindowSamples, readonly windowMs: number = OVERLOAD_LIMITS.internalWindowMs) {
+  constructor(
+    readonly capacity = OVERLOAD_LIMITS.internalWindowSamples, readonly windowMs: number = OVERLOAD_LIMITS.internalWindowMs,
+    readonly minSamples: number = OVERLOAD_LIMITS.internalMinSamples,
+  ) {
     this.values = new Float64Array(capacity);
     this.times = new Float64Array(capacity);
     this.scratch = new Float64Array(capacity);
@@ -55,7 +66,7 @@ export class SlidingP99 {
     for (let i = 0; i < this.size; i++) {
       if (this.times[i]! >= oldest) this.scratch[n++] = this.values[i]!;
     }
-    if (n === 0) return 0;
+    if (n === 0 || n < this.minSamples) return 0;
     const recent = this.scratch.subarray(0, n).sort();
     return recent[Math.min(n - 1, Math.ceil(n * 0.99) - 1)]!;
   }

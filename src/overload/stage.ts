@@ -1,5 +1,6 @@
 // The overload stages of the request path:
 // - rateLimitAnswer (before the body is read, src/http/app.ts): the exchange's shared token bucket;
+// - preParseShed (next): at an extreme shed share, a 204 without even parsing the body;
 // - shedStage (right after intake, src/pipeline/auction.ts): when the worker is pressured, a share of
 //   requests chosen by value is answered 204 at once: no DSP call, counted as no-bid reason
 //   "overload", audited as a no-bid (without waiting for the group commit: a shed answer carries
@@ -24,6 +25,18 @@ export function shedStage(ctx: WorkerContext, req: BidRequest, exchangeId: strin
   ctx.audit.record(auctionEvents(ctx, req, exchangeId, [], [], SHED, performance.now() - receivedAt)).catch(() => undefined);
   return noBidAnswer("overload", NBR.technicalError);
 }
+
+/** Extreme pressure: a 204 before the body is even parsed (see OVERLOAD_LIMITS.preParseShedShare); null to go on. */
+export function preParseShed(ctx: WorkerContext): Response | null {
+  const guard = ctx.overload;
+  if (guard === undefined || !guard.shedder.shedBeforeParse(guard.shedShare)) return null;
+  guard.cells.shed();
+  ctx.counters.request("nobid");
+  ctx.counters.noBid("overload");
+  return new Response(null, { status: 204, headers: PRE_PARSE_SHED_HEADERS });
+}
+
+const PRE_PARSE_SHED_HEADERS = { ...OPENRTB_VERSION_HEADER, "x-tmax-nbr": String(NBR.technicalError), "x-tmax-no-bid-reason": "overload" };
 
 /** 429 (with Retry-After) or 204 when the request's exchange is over its rate; null to go on. */
 export function rateLimitAnswer(ctx: WorkerContext, request: Request): Response | null {

@@ -24,12 +24,14 @@ export const OVERLOAD_LIMITS = {
   maxRateLimitedExchanges: 256,
   /** Pressure rises by this share of the gap per tick (fast attack: ~2 ticks to react). */
   attackPerTick: 0.5,
-  /** Pressure falls by this share of the gap per tick (slow release: ~200 ms time constant). */
-  releasePerTick: 0.05,
+  /** Pressure falls by this share of the gap per tick (slower release: ~100 ms time constant). */
+  releasePerTick: 0.1,
   /** Shed controller: proportional gain on (pressure - target). */
   shedProportionalGain: 1,
-  /** Shed controller: integral gain per second on (pressure - target). */
+  /** Shed controller: integral gain per second on (pressure - target) while above target. */
   shedIntegralGainPerSec: 1,
+  /** ... and while below it: unwinds fast, so a spike in a noisy signal does not keep shedding for seconds. */
+  shedUnwindGainPerSec: 5,
   /** How strongly value protects a request: shed probability = share ^ (1 + bias * value). */
   valueBias: 4,
   /** An unknown publisher's value counts this much. */

@@ -2,10 +2,11 @@
 //
 //   raw      = max over signals of normalized(signal, [low, high])        0 = comfortable, 1 = saturated
 //   pressure = pressure + (raw - pressure) * (raw > pressure ? attack : release)
-//              fast attack (half the gap per 10 ms tick: reacts in ~20 ms), slow release (~200 ms),
+//              fast attack (half the gap per 10 ms tick: reacts in ~20 ms), slower release (~100 ms),
 //              so one quiet tick in a spike does not reopen the gates
 //   error    = pressure - targetPressure
-//   integral = clamp(integral + Ki * error * dt, 0, 1)                    anti-windup: never below 0 or above 1
+//   integral = clamp(integral + Ki * error * dt, 0, 1)                    anti-windup: never below 0 or above 1;
+//              Ki = 1/s while above target, 5/s below (a spike's windup unwinds in well under a second)
 //   share    = clamp(Kp * error + integral, 0, 1)                         the shed share: a PI controller
 //
 // The share rises while pressure is above its target and decays once it is below, so at a steady
@@ -36,7 +37,8 @@ export class PressureController {
     this.pressure += (raw - this.pressure) * (raw > this.pressure ? L.attackPerTick : L.releasePerTick);
     if (this.pressure < 1e-4) this.pressure = 0;
     const error = this.pressure - this.settings.targetPressure;
-    this.integral = clamp01(this.integral + L.shedIntegralGainPerSec * error * (dtMs / 1000));
+    const gain = error > 0 ? L.shedIntegralGainPerSec : L.shedUnwindGainPerSec;
+    this.integral = clamp01(this.integral + gain * error * (dtMs / 1000));
     this.shedShare = clamp01(L.shedProportionalGain * error + this.integral);
     return this.pressure;
   }

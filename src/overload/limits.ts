@@ -8,8 +8,8 @@ export const OVERLOAD_LIMITS = {
   internalWindowMs: 300,
   /** Fewer internal-processing samples than this in the window say nothing (a quiet worker is not pressured). */
   internalMinSamples: 20,
-  /** Event-loop lag is smoothed over ticks by this weight of the newest one (one stray late tick is not overload). */
-  lagWeight: 0.3,
+  /** Event-loop lag is the smallest lateness of this many ticks in a row (one stray late tick is not overload). */
+  lagSpanTicks: 3,
   /** Slow DSPs are skipped only from this pressure on. */
   slowSkipPressure: 0.4,
   /**

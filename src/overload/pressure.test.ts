@@ -46,15 +46,15 @@ describe("signals", () => {
     expect(normalized(50, { low: 10, high: 20 })).toBe(1);
   });
 
-  test("the lag probe reports how late a tick fires", () => {
-    const p = new LagProbe(10, 1);
+  test("the lag probe reports sustained lateness, not one stray late tick", () => {
+    const p = new LagProbe(10, 3);
     expect(p.tick(1000)).toBe(0);
     expect(p.tick(1010)).toBe(0);
-    expect(p.tick(1045)).toBe(25);
-    const smooth = new LagProbe(10, 0.5);
-    smooth.tick(0);
-    expect(smooth.tick(40)).toBe(15); // one late tick: half of it
-    expect(smooth.tick(80)).toBe(22.5); // still late: approaches 30
+    expect(p.tick(1120)).toBe(0); // one 100 ms stall: ignored
+    expect(p.tick(1130)).toBe(0);
+    expect(p.tick(1160)).toBe(0);
+    expect(p.tick(1190)).toBe(0); // the loop stays 20 ms late ...
+    expect(p.tick(1220)).toBe(20); // ... for 3 ticks: lag
   });
 
   test("sliding p99 forgets samples older than its window", () => {

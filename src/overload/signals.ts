@@ -14,21 +14,30 @@ export function normalized(value: number, range: SignalRange): number {
 
 /**
  * Event-loop lag from timer drift: call `tick(now)` from a timer expected every `periodMs`. Returns
- * the lateness smoothed over ticks (weight `weight` for the newest), so a single stray late tick on
- * a busy machine does not read as overload while a loop that stays late does within a few ticks.
+ * the smallest lateness of the last `span` ticks: a loop that stays busy is late on every tick and
+ * reads as lag within `span` ticks, while one stall (a GC pause, the machine's other tenants) makes
+ * only one tick late and reads as none.
  */
 export class LagProbe {
   private expectedAt = -1;
-  /** The smoothed lateness in ms (0 when on time). */
+  private readonly recent: Float64Array;
+  private next = 0;
+  /** The sustained lateness in ms (0 when on time). */
   lagMs = 0;
 
-  constructor(private readonly periodMs: number, private readonly weight: number = OVERLOAD_LIMITS.lagWeight) {}
+  constructor(private readonly periodMs: number, span: number = OVERLOAD_LIMITS.lagSpanTicks) {
+    this.recent = new Float64Array(span);
+  }
 
   tick(nowMs: number): number {
     const late = this.expectedAt < 0 ? 0 : Math.max(0, nowMs - this.expectedAt);
-    this.lagMs += (late - this.lagMs) * this.weight;
     this.expectedAt = nowMs + this.periodMs;
-    return this.lagMs;
+    this.recent[this.next] = late;
+    this.next = (this.next + 1) % this.recent.length;
+    let min = Infinity;
+    for (let i = 0; i < this.recent.length; i++) if (this.recent[i]! < min) min = this.recent[i]!;
+    this.lagMs = min;
+    return min;
   }
 }
 

@@ -34,6 +34,12 @@ describe("flash-crash detection", () => {
     expect(d.advance(t * 1000)).toBe(false);
   });
 
+  test("a worker that stops getting traffic says nothing: no alert", () => {
+    const d = new FlashCrashDetector(2, settings);
+    const t = feed(d, 100, 12, [0.5, 0.5]);
+    expect(d.advance((t + 2) * 1000)).toBe(false);
+  });
+
   test("too little traffic in the baseline: no alert", () => {
     const d = new FlashCrashDetector(2, settings);
     let t = feed(d, 100, 12, [0.5, 0.5], 1);

@@ -1,9 +1,10 @@
 // Flash-crash detection: a sudden drop of bids across (most of) the DSPs at once. Per DSP it counts
 // calls and bids in one-second buckets; each second it compares the bid rate (bids per call) of
-// the last windowSec against the baselineSec before it. A DSP "dropped" when its recent rate fell by
-// at least dropShare (or it got no calls at all: breaker open) while its baseline had minRequests
-// calls and bids. The alert is on when a strict majority of the DSPs with a baseline dropped: one
-// DSP's drop is left to its breaker.
+// the last windowSec against the baselineSec before it. A DSP is judged when its baseline had
+// minRequests calls and some bids and the window had its share of minRequests calls (a worker that
+// simply got no traffic says nothing; DSPs skipped by open breakers show in the breaker gauges and
+// in no-bid reason no_dsps); it "dropped" when its recent rate fell by at least dropShare. The alert
+// is on when a strict majority of the judged DSPs dropped: one DSP's drop is left to its breaker.
 import type { FlashCrashSettings } from "./config.ts";
 
 export class FlashCrashDetector {
@@ -48,9 +49,10 @@ export class FlashCrashDetector {
       const recent = this.sum(d, this.currentSec - this.s.windowSec, this.currentSec);
       const base = this.sum(d, this.currentSec - this.s.windowSec - this.s.baselineSec, this.currentSec - this.s.windowSec);
       if (base.calls < this.s.minRequests || base.bids === 0) continue;
+      if (recent.calls < Math.max(1, (this.s.minRequests * this.s.windowSec) / this.s.baselineSec)) continue;
       active++;
       const baseRate = base.bids / base.calls;
-      const recentRate = recent.calls === 0 ? 0 : recent.bids / recent.calls;
+      const recentRate = recent.bids / recent.calls;
       if (recentRate <= baseRate * (1 - this.s.dropShare)) dropped++;
     }
     return active > 0 && dropped * 2 > active;

@@ -14,10 +14,11 @@ import { pressuredDspTimeoutMs } from "../pipeline/deadline.ts";
 import type { TmaxConfig } from "../config/load.ts";
 
 /** Shared between the main thread and every worker (allocated in src/server/start.ts). */
-export interface OverloadShared { cells: SharedArrayBuffer; rateBuckets: SharedArrayBuffer }
+export interface OverloadShared { cells: SharedArrayBuffer; rateBuckets: SharedArrayBuffer; rows: number }
 
-export function allocateOverloadShared(config: TmaxConfig): OverloadShared {
-  return { cells: OverloadLayout.of(config).allocate(), rateBuckets: SharedRateLimiter.allocate(config.rateLimits) };
+/** `rows`: worker slots (server.workers plus the rolling restart's spare). */
+export function allocateOverloadShared(config: TmaxConfig, rows = config.server.workers): OverloadShared {
+  return { cells: OverloadLayout.of(config, rows).allocate(), rateBuckets: SharedRateLimiter.allocate(config.rateLimits), rows };
 }
 
 export interface GuardSources {
@@ -43,7 +44,7 @@ export class OverloadGuard implements FanoutObserver {
   constructor(private readonly config: TmaxConfig, shared: OverloadShared, workerIndex: number, private readonly sources: GuardSources) {
     const o = config.overload;
     this.enabled = o.enabled;
-    this.cells = new OverloadCells(OverloadLayout.of(config), shared.cells, workerIndex);
+    this.cells = new OverloadCells(OverloadLayout.of(config, shared.rows), shared.cells, workerIndex);
     this.controller = new PressureController(o);
     this.shedder = new ValueShedder(o);
     this.selector = new DspSelector(config.dsps.length, o.topDsps, o.heavyPressure, this.cells);
@@ -61,6 +62,8 @@ export class OverloadGuard implements FanoutObserver {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.cells.state(0, 0, 0, 0, 0, 0); // a stopped worker's slot shows nothing (it may be reused)
+    this.cells.flashCrash(false);
   }
 
   /** One controller step (the timer calls it; tests may call it with their own clock). */

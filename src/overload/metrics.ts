@@ -19,8 +19,8 @@ export class OverloadLayout {
     this.rowLength = this.dspSkipsAt + dspCount * DSP_SKIPS.length;
   }
 
-  static of(config: TmaxConfig): OverloadLayout {
-    return new OverloadLayout(config.dsps.length, config.rateLimits?.exchanges.length ?? 0, config.server.workers);
+  static of(config: TmaxConfig, rows = config.server.workers): OverloadLayout {
+    return new OverloadLayout(config.dsps.length, config.rateLimits?.exchanges.length ?? 0, rows);
   }
 
   allocate(): SharedArrayBuffer {

@@ -26,6 +26,7 @@ export interface WorkerInit {
   memory: WebAssembly.Memory;
   counters: SharedArrayBuffer;
   workerIndex: number;
+  /** Worker slots: server.workers plus one spare for the rolling restart (src/server/rolling.ts). */
   workerCount: number;
   port: number;
   wasmVariant: WasmVariant;
@@ -51,7 +52,7 @@ export async function startWorker(init: WorkerInit) {
     workerIndex,
     kernel: loadWasmKernel(memory, init.wasmVariant),
     scratch: new AuctionScratch(memory, workerIndex),
-    fanout: new DspFanout(config, counters, workerCount),
+    fanout: new DspFanout(config, counters, config.server.workers),
     counters,
     audit,
     campaignSlotById: new Map(config.campaigns.map((c) => [c.id, c.slot])),
@@ -69,11 +70,11 @@ export async function startWorker(init: WorkerInit) {
   }
   const overload = installOverloadGuard(ctx, init.overload, audit.outbox);
   const registry = buildRegistry(config, reader, budget);
-  registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config), init.overload.cells));
+  registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config, init.overload.rows), init.overload.cells));
   const app = buildApp(ctx, {
     ready: () => ({
-      ready: reader.workersReady() === workerCount,
-      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}`, fraudModel: fraudModelSummary(memory) },
+      ready: reader.workersReady() >= config.server.workers,
+      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${config.server.workers}`, fraudModel: fraudModelSummary(memory) },
     }),
     metrics: () => registry.metrics(),
   });
@@ -92,6 +93,7 @@ export async function startWorker(init: WorkerInit) {
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
       await audit.stop();
+      counters.markStopped();
     },
   };
 }

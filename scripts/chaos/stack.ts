@@ -8,6 +8,8 @@ import { spawnReady, type BenchProc } from "../bench/procs.ts";
 import { buildWasm } from "../build-wasm.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
+/** Breaker open time in the chaos runs (the default 30 s would outlast a phase). */
+export const BREAKER_OPEN_MS = 2_000;
 const BUN = process.execPath;
 
 export interface StackOptions { workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown> }
@@ -24,6 +26,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     dsps: urls.map((url, i) => ({ id: `dsp${i + 1}`, endpoint: url })),
     campaigns: [{ id: "c1", advertiserId: "adv1", dailyBudget: 100_000_000, currency: "USD" }],
     houseAd: { adm: "<div>house</div>", price: 2 },
+    // A breaker opened by a noisy moment (the DSPs share this machine) must not blank a whole phase.
+    breaker: { failureThreshold: 5, openMs: BREAKER_OPEN_MS, halfOpenSuccesses: 3 },
     ...(o.overload === undefined ? {} : { overload: o.overload }),
   }));
   let tmax: BenchProc;

@@ -39,7 +39,7 @@ export async function handleAuction(ctx: WorkerContext, request: Request): Promi
 
 async function auction(ctx: WorkerContext, request: Request, receivedAt: number): Promise<Response> {
   try {
-    const limited = rateLimitAnswer(ctx, request) ?? preParseShed(ctx);
+    const limited = rateLimitAnswer(ctx, request) ?? preParseShed(ctx, receivedAt);
     if (limited !== null) return limited;
     const body = await readAuctionBody(request, ctx.config.server.maxBodyBytes);
     const exchangeId = request.headers.get("x-exchange-id");

@@ -27,12 +27,13 @@ export function shedStage(ctx: WorkerContext, req: BidRequest, exchangeId: strin
 }
 
 /** Extreme pressure: a 204 before the body is even parsed (see OVERLOAD_LIMITS.preParseShedShare); null to go on. */
-export function preParseShed(ctx: WorkerContext): Response | null {
+export function preParseShed(ctx: WorkerContext, receivedAt: number): Response | null {
   const guard = ctx.overload;
   if (guard === undefined || !guard.shedder.shedBeforeParse(guard.shedShare)) return null;
   guard.cells.shed();
   ctx.counters.request("nobid");
   ctx.counters.noBid("overload");
+  ctx.counters.histograms.request("nobid", performance.now() - receivedAt);
   return new Response(null, { status: 204, headers: PRE_PARSE_SHED_HEADERS });
 }
 

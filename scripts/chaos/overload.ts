@@ -2,7 +2,7 @@
 // that rate open-loop with DSPs answering in 20..70 ms; prints each figure next to its goal, then
 // the same spikes against the same server with the overload guard off (the baseline, same run).
 // usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70]
-//        [--start-rps 200] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
+//        [--start-rps 100] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
 import { parseArgs } from "node:util";
 import { startStack } from "./stack.ts";
 import { measureMaxRate, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
@@ -12,7 +12,7 @@ const { values: v } = parseArgs({
   args: process.argv.slice(2),
   options: {
     workers: { type: "string", default: "2" }, dsps: { type: "string", default: "3" }, "dsp-latency-ms": { type: "string", default: "20..70" },
-    "start-rps": { type: "string", default: "200" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
+    "start-rps": { type: "string", default: "100" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
     "step-s": { type: "string", default: "3" }, "spike-s": { type: "string", default: "10" }, "tmax-ms": { type: "string", default: "100" },
   },
   strict: true,

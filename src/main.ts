@@ -14,6 +14,7 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
   const server = await startServer(config);
   console.log(JSON.stringify({ level: "info", msg: "tmax serving", url: server.url, workers: config.server.workers, dsps: config.dsps.length, campaigns: config.campaigns.length }));
   stopOnSignals(server);
+  restartOnSighup(server);
   return server;
 }
 
@@ -37,6 +38,17 @@ export function stopOnSignals(server: { stop(): Promise<void> }, alsoStop: Array
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** SIGHUP: a rolling restart of the workers (one at a time; accepted requests are finished, none lost). */
+export function restartOnSighup(server: Pick<RunningServer, "restartWorkers">): void {
+  process.on("SIGHUP", () => {
+    console.log(JSON.stringify({ level: "info", msg: "rolling restart", signal: "SIGHUP" }));
+    server.restartWorkers().then(
+      (replaced) => console.log(JSON.stringify({ level: "info", msg: "rolling restart done", replaced })),
+      (err) => console.error(JSON.stringify({ level: "error", msg: "rolling restart failed", error: String((err as Error).message ?? err) })),
+    );
+  });
 }
 
 export function reportStartError(err: unknown): never {

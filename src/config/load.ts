@@ -12,6 +12,7 @@ import { DEFAULT_LOG_SETTINGS, type LogSettings } from "../log/logger.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
 import type { PacingMode } from "../budget/pacing.ts";
+import { houseAdSettings, overloadSettings, rateLimitSettings, type HouseAdSettings, type OverloadSettings, type RateLimitSettings } from "../overload/config.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -53,6 +54,12 @@ export interface TmaxConfig {
   pacing: PacingSettings;
   /** Structured logs: minimum level, and the share of requests logged on the request path. */
   log: LogSettings;
+  /** Overload guard: pressure signals, value-based shedding, adaptive DSP deadline (src/overload). */
+  overload: OverloadSettings;
+  /** Per-exchange token buckets shared by all workers; null = no limits. */
+  rateLimits: RateLimitSettings | null;
+  /** The ad answered when no DSP bids; null = plain no-bid. */
+  houseAd: HouseAdSettings | null;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -119,6 +126,9 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
     pacing: pacingSettings(file.pacing),
     log: { level: file.log?.level ?? DEFAULT_LOG_SETTINGS.level, sampleRate: file.log?.sampleRate ?? DEFAULT_LOG_SETTINGS.sampleRate },
+    overload: overloadSettings(file.overload, file.auction?.dspTimeoutMs ?? 70),
+    rateLimits: rateLimitSettings(file.rateLimits),
+    houseAd: houseAdSettings(file.houseAd),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");

@@ -5,6 +5,7 @@ import { LIMITS } from "./limits.ts";
 import { layout } from "../auction/memory.ts";
 import { CampaignPacingConfig, PacingConfig } from "../budget/pacing/config.ts";
 import { LOG_LEVELS } from "../log/logger.ts";
+import { HouseAdConfig, OverloadConfig, RateLimitsConfig } from "../overload/config.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -88,6 +89,9 @@ export const ConfigFile = Type.Object({
     fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
   }, { additionalProperties: false })),
   pacing: Type.Optional(PacingConfig),
+  overload: Type.Optional(OverloadConfig),
+  rateLimits: Type.Optional(RateLimitsConfig),
+  houseAd: Type.Optional(HouseAdConfig),
 }, { additionalProperties: false });
 
 export type ConfigFile = Static<typeof ConfigFile>;

@@ -8,6 +8,7 @@ import { dspTmaxMs, type DeadlineSettings } from "../pipeline/deadline.ts";
 import type { DspSettings, TmaxConfig } from "../config/load.ts";
 import type { WorkerCounters } from "../metrics/counters.ts";
 import { LIMITS } from "../config/limits.ts";
+import type { FanoutObserver } from "../overload/dsp-select.ts";
 
 export interface DspReply {
   dsp: number;
@@ -23,11 +24,15 @@ export interface DspReply {
 export type BreakerVerdict = "success" | "failure" | "neutral";
 
 const OPENRTB_HEADERS = "x-openrtb-version: 2.6\r\n";
+/** A timeout's detail when the overload guard had cut the DSP's time below its own timeout (not the DSP's fault). */
+export const OVERLOAD_DEADLINE = "overload_deadline";
 
 export class DspFanout {
   readonly dsps: DspSettings[];
   private readonly pools: HttpPool[];
   private readonly breakers: Breaker[];
+  /** The overload guard: may skip DSPs under pressure, learns each DSP's latency and bid rate. */
+  observer: FanoutObserver | null = null;
 
   constructor(config: TmaxConfig, private readonly counters: WorkerCounters, workerCount: number) {
     this.dsps = config.dsps;
@@ -58,14 +63,17 @@ export class DspFanout {
         this.counters.dsp(i, "skipped_breaker");
         continue;
       }
+      if (this.observer !== null && !this.observer.allows(i)) continue;
       const tmaxMs = dspTmaxMs(deadlineAt, dsp.timeoutMs, nowMs, settings);
       if (tmaxMs === 0) {
         this.counters.dsp(i, "skipped_deadline");
         continue;
       }
       pending++;
-      this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body, detail) => {
+      this.pools[i]!.post(bodyFor(request, tmaxMs, bodies), OPENRTB_HEADERS, nowMs + tmaxMs, (outcome, status, body, poolDetail) => {
+        const detail = outcome === "timeout" && this.observer?.shortened(tmaxMs, dsp.timeoutMs) ? OVERLOAD_DEADLINE : poolDetail;
         replies.push({ dsp: i, outcome, status, body, detail, latencyMs: performance.now() - nowMs });
+        this.observer?.observe(i, outcome === "ok" && status === 200 && body.length > 0, performance.now() - nowMs);
         if (--pending === 0) finish(replies);
       });
     }

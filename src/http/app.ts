@@ -8,6 +8,7 @@ import { observeRoutes } from "../observe/routes.ts";
 import type { SloTracker } from "../slo/tracker.ts";
 import { log } from "../log/logger.ts";
 import { logAuction, requestIdOf } from "../log/request-log.ts";
+import { preParseShed, rateLimitAnswer } from "../overload/stage.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
@@ -46,6 +47,8 @@ export async function handleAuction(ctx: WorkerContext, request: Request): Promi
 async function auction(ctx: WorkerContext, request: Request, receivedAt: number): Promise<Response> {
   let bodyText: string | undefined;
   try {
+    const limited = rateLimitAnswer(ctx, request) ?? preParseShed(ctx, receivedAt);
+    if (limited !== null) return limited;
     const body = await readAuctionBody(request, ctx.config.server.maxBodyBytes);
     if ("text" in body) bodyText = body.text;
     const exchangeId = request.headers.get("x-exchange-id");

@@ -85,6 +85,12 @@ export class WorkerCounters {
   markReady(): void {
     this.row[Fixed.WorkersReady] = 1;
   }
+  /** A stopped worker (its slot may be reused by a rolling restart): not ready, its gauges cleared; counters stay. */
+  markStopped(): void {
+    this.row[Fixed.WorkersReady] = 0;
+    this.auditState(0, true, null);
+    for (let dsp = 0; dsp < this.layout.dspCount; dsp++) this.breakerState(dsp, 0);
+  }
   /** The worker's audit trail as of now (gauges, overwritten by a periodic sampler). */
   auditState(outboxPendingBytes: number, outboxHealthy: boolean, relay: { lagRecords: number; lagBytes: number; connected: boolean } | null): void {
     this.row[Fixed.OutboxPendingBytes] = outboxPendingBytes;

@@ -15,6 +15,8 @@ import { reportCapIncrements } from "../freqcap/request.ts";
 import { syncRemoteCaps } from "../freqcap/sync.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import type { DspReply } from "../dsp/fanout.ts";
+import { shedStage } from "../overload/stage.ts";
+import { houseAdAnswer } from "../overload/house-ad.ts";
 
 /**
  * `receivedAt` is performance.now() when the request arrived; `bodyText` the decoded body;
@@ -25,9 +27,11 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   if ("problem" in intake) return invalid(ctx, intake.problem, intake.requestId, 400, exchangeId);
   if (!ctx.audit.healthy()) return shed(ctx, "audit_unavailable");
   const req = intake.request;
+  const shedAnswer = shedStage(ctx, req, exchangeId, receivedAt);
+  if (shedAnswer !== null) return shedAnswer;
   const requestTmaxMs = req.tmax;
   const settings = ctx.config.auction;
-  const windowMs = fanoutWindowMs(requestTmaxMs, settings);
+  const windowMs = fanoutWindowMs(requestTmaxMs, settings, ctx.overload?.dspTimeoutMs);
   const fanoutStart = performance.now();
   const replies: DspReply[] = windowMs >= settings.minDspTimeoutMs
     ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings)
@@ -42,7 +46,7 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   reportCapIncrements(ctx.capSink, decision.capIncrements);
   const answer = decision.noBidReason === null
     ? bidAnswer(ctx, req, decision.wins)
-    : noBidAnswer(decision.noBidReason, NBR.unknownError);
+    : houseAdAnswer(ctx, req, decision.noBidReason) ?? noBidAnswer(decision.noBidReason, NBR.unknownError);
   try {
     await ctx.audit.record(auctionEvents(ctx, req, exchangeId, replies, collected.candidates, decision, performance.now() - receivedAt));
   } catch {

@@ -1,7 +1,7 @@
 // From DSP replies to auction candidates: count each DSP's outcome, feed its breaker, keep the
 // well-formed bids for this request.
 import { checkDspAnswer, type AnswerContext, type CandidateBid } from "../dsp/answer.ts";
-import type { BreakerVerdict, DspReply } from "../dsp/fanout.ts";
+import { OVERLOAD_DEADLINE, type BreakerVerdict, type DspReply } from "../dsp/fanout.ts";
 import type { WorkerContext } from "./context.ts";
 
 export interface Collected {
@@ -31,8 +31,9 @@ function collectOne(ctx: WorkerContext, reply: DspReply, answerCtx: AnswerContex
   const { counters } = ctx;
   if (reply.outcome !== "ok") {
     counters.dsp(reply.dsp, reply.outcome === "timeout" ? "timeout" : reply.outcome === "queue_full" ? "queue_full" : "error");
-    // A full queue is our own bound, and a timeout noticed late is our own stall: not the DSP's fault.
-    return reply.outcome === "queue_full" || reply.detail === "stalled" ? "neutral" : "failure";
+    // A full queue is our own bound, and a timeout noticed late is our own stall: not the DSP's fault;
+    // nor is one under a deadline the overload guard cut short.
+    return reply.outcome === "queue_full" || reply.detail === "stalled" || reply.detail === OVERLOAD_DEADLINE ? "neutral" : "failure";
   }
   if (reply.status === 204) {
     counters.dsp(reply.dsp, "nobid");

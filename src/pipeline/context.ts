@@ -8,6 +8,7 @@ import type { WorkerAudit } from "../audit/worker-audit.ts";
 import type { CapIncrementSink } from "../freqcap/request.ts";
 import type { LocalCaps } from "../freqcap/local.ts";
 import type { RemoteCapStore } from "../freqcap/remote.ts";
+import type { OverloadGuard } from "../overload/guard.ts";
 
 export interface WorkerContext {
   config: TmaxConfig;
@@ -27,6 +28,8 @@ export interface WorkerContext {
   remoteCaps?: RemoteCapStore;
   /** Graceful shutdown: auctions in flight in this worker, and whether it is draining (see src/server/worker.ts). */
   drain?: DrainState;
+  /** Overload guard: pressure, value-based shedding, adaptive DSP deadline, rate limits (src/overload). */
+  overload?: OverloadGuard;
 }
 
 export interface DrainState {

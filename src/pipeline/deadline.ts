@@ -9,10 +9,13 @@ export interface DeadlineSettings {
   defaultTmaxMs: number;
 }
 
-/** Milliseconds after receipt by which every DSP answer must be in (may be <= 0: no time at all). */
-export function fanoutWindowMs(requestTmaxMs: number | undefined, s: DeadlineSettings): number {
+/**
+ * Milliseconds after receipt by which every DSP answer must be in (may be <= 0: no time at all).
+ * `dspTimeoutMs`: the overload guard's effective DSP timeout (pressuredDspTimeoutMs), when lower.
+ */
+export function fanoutWindowMs(requestTmaxMs: number | undefined, s: DeadlineSettings, dspTimeoutMs = s.dspTimeoutMs): number {
   const tmaxMs = requestTmaxMs === undefined || requestTmaxMs === 0 ? s.defaultTmaxMs : requestTmaxMs;
-  return Math.min(s.dspTimeoutMs, tmaxMs - s.networkBufferMs - s.responseReserveMs);
+  return Math.min(s.dspTimeoutMs, dspTimeoutMs, tmaxMs - s.networkBufferMs - s.responseReserveMs);
 }
 
 /**
@@ -22,4 +25,13 @@ export function fanoutWindowMs(requestTmaxMs: number | undefined, s: DeadlineSet
 export function dspTmaxMs(deadlineAt: number, dspTimeoutMs: number, nowMs: number, s: DeadlineSettings): number {
   const ms = Math.floor(Math.min(deadlineAt - nowMs, dspTimeoutMs));
   return ms >= s.minDspTimeoutMs ? ms : 0;
+}
+
+/**
+ * The DSP timeout at overload `pressure` (0..1): `dspTimeoutMs` with none, falling linearly to
+ * `pressuredMs` at full pressure (whole ms), so a saturated worker stops waiting on its slowest DSPs.
+ */
+export function pressuredDspTimeoutMs(dspTimeoutMs: number, pressuredMs: number, pressure: number): number {
+  const p = pressure <= 0 ? 0 : pressure >= 1 ? 1 : pressure;
+  return Math.round(dspTimeoutMs - (dspTimeoutMs - Math.min(pressuredMs, dspTimeoutMs)) * p);
 }

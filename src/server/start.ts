@@ -13,6 +13,8 @@ import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archi
 import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 import { configureLogging, log } from "../log/logger.ts";
+import { allocateOverloadShared } from "../overload/guard.ts";
+import { WorkerSet, workerSlots } from "./rolling.ts";
 
 export interface RunningServer {
   port: number;
@@ -20,6 +22,8 @@ export interface RunningServer {
   budget: SharedBudget;
   counters: CounterReader;
   stop(): Promise<void>;
+  /** Rolling restart (SIGHUP): every worker replaced one at a time, no accepted request lost; resolves with the count. */
+  restartWorkers(): Promise<number>;
 }
 
 /** How long a worker may take to start before the server gives up. */
@@ -34,19 +38,23 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
   new FreqCapTable(memory).setAllRules(config.campaigns);
   const fraudModel = loadFraudModel(config, memory);
-  const layout = new CounterLayout(config.dsps.length, config.server.workers);
+  const slots = workerSlots(config.server.workers);
+  const layout = new CounterLayout(config.dsps.length, slots);
   const counterBuffer = layout.allocate();
+  const overload = allocateOverloadShared(config, slots);
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
+  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload });
   try {
     for (let i = 0; i < config.server.workers; i++) {
-      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant };
-      workers.push(await spawnWorker(init));
+      workers.push(await spawnWorker(initFor(i)));
     }
   } catch (err) {
     for (const w of workers) w.terminate();
     throw err;
   }
+  const set = new WorkerSet(workers.map((worker, slot) => ({ worker, slot })), slots, (slot) => spawnWorker(initFor(slot)),
+    (old) => stopWorkers(old, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS));
   const retention = startRetention(config);
   const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
   return {
@@ -56,8 +64,9 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     counters: new CounterReader(layout, counterBuffer),
     stop: async () => {
       clearInterval(retention);
-      await stopWorkers(workers, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
+      await stopWorkers(set.live.map((w) => w.worker), config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
     },
+    restartWorkers: () => set.restart(),
   };
 }
 

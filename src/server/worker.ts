@@ -19,15 +19,20 @@ import { buildApp } from "../http/app.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
 import { configureLogging, log } from "../log/logger.ts";
+import { installOverloadGuard } from "../overload/install.ts";
+import { OverloadLayout, OverloadReader, registerOverloadMetrics } from "../overload/metrics.ts";
+import type { OverloadShared } from "../overload/guard.ts";
 
 export interface WorkerInit {
   config: TmaxConfig;
   memory: WebAssembly.Memory;
   counters: SharedArrayBuffer;
   workerIndex: number;
+  /** Worker slots: server.workers plus one spare for the rolling restart (src/server/rolling.ts). */
   workerCount: number;
   port: number;
   wasmVariant: WasmVariant;
+  overload: OverloadShared;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
@@ -52,7 +57,7 @@ export async function startWorker(init: WorkerInit) {
     workerIndex,
     kernel: loadWasmKernel(memory, init.wasmVariant),
     scratch: new AuctionScratch(memory, workerIndex),
-    fanout: new DspFanout(config, counters, workerCount),
+    fanout: new DspFanout(config, counters, config.server.workers),
     counters,
     audit,
     campaignSlotById: new Map(config.campaigns.map((c) => [c.id, c.slot])),
@@ -68,12 +73,14 @@ export async function startWorker(init: WorkerInit) {
     ctx.remoteCaps = capStore;
     ctx.capSink = remoteCapSink(capStore);
   }
+  const overload = installOverloadGuard(ctx, init.overload, audit.outbox);
   const registry = buildRegistry(config, reader, budget);
   const observe = startWorkerObserve(config, reader, budget, registry, capStore);
+  registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config, init.overload.rows), init.overload.cells));
   const app = buildApp(ctx, {
     ready: () => ({
-      ready: reader.workersReady() === workerCount,
-      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${workerCount}`, fraudModel: fraudModelSummary(memory) },
+      ready: reader.workersReady() >= config.server.workers,
+      detail: { config: "valid", wasm: ctx.kernel.name, workers: `${reader.workersReady()}/${config.server.workers}`, fraudModel: fraudModelSummary(memory) },
     }),
     metrics: () => registry.metrics(),
     slo: observe.tracker,
@@ -90,10 +97,12 @@ export async function startWorker(init: WorkerInit) {
     stop: async () => {
       await drainHttp(server, drain, config.server.shutdownDrainMs, workerIndex);
       ctx.fanout.close();
+      overload.stop();
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
       observe.stop();
       await audit.stop();
+      counters.markStopped();
     },
   };
 }

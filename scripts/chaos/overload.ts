@@ -1,0 +1,57 @@
+// `npm run chaos:overload`: the server's maximum sustainable rate on this machine, then 2x and 5x
+// that rate open-loop with DSPs answering in 20..70 ms; prints each figure next to its goal, then
+// the same spikes against the same server with the overload guard off (the baseline, same run).
+// usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70]
+//        [--start-rps 100] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
+import { parseArgs } from "node:util";
+import { startStack } from "./stack.ts";
+import { measureMaxRate, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
+import { stopAll } from "../bench/procs.ts";
+
+const { values: v } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    workers: { type: "string", default: "2" }, dsps: { type: "string", default: "3" }, "dsp-latency-ms": { type: "string", default: "20..70" },
+    "start-rps": { type: "string", default: "100" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
+    "step-s": { type: "string", default: "3" }, "spike-s": { type: "string", default: "10" }, "tmax-ms": { type: "string", default: "100" },
+  },
+  strict: true,
+});
+const num = (name: keyof typeof v) => {
+  const n = Number(v[name]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${v[name]}"`);
+  return n;
+};
+const tmaxMs = num("tmax-ms");
+
+const stack = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]) });
+try {
+  console.log(`tmax ${stack.url} (pid ${stack.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers`);
+  const { maxRps } = await measureMaxRate(stack, { startRps: num("start-rps"), growth: num("growth"), maxRps: num("max-rps"), stepS: num("step-s"), tmaxMs }, console.log);
+  console.log(`maximum sustainable rate: ${maxRps} rps`);
+  if (maxRps === 0) throw new Error("not even the start rate was sustained: lower --start-rps");
+  const results: SpikeResult[] = [];
+  for (const multiplier of [2, 5]) {
+    const s = await spike(stack, maxRps, multiplier, num("spike-s"), tmaxMs);
+    results.push(s);
+    console.log(spikeLine(s, tmaxMs));
+  }
+  await stack.stop();
+  // The baseline, same run, same rates: the same server with the overload guard off.
+  const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false } });
+  const baseline: SpikeResult[] = [];
+  try {
+    for (const multiplier of [2, 5]) {
+      const s = await spike(off, maxRps, multiplier, num("spike-s"), tmaxMs);
+      baseline.push(s);
+      console.log(`baseline, guard off: ${spikeLine(s, tmaxMs)}`);
+    }
+  } finally {
+    await off.stop();
+  }
+  const brief = (list: typeof results) => list.map(({ multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB }) => ({ multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB }));
+  console.log(JSON.stringify({ maxRps, spikes: brief(results), baselineGuardOff: brief(baseline) }));
+} finally {
+  await stack.stop();
+  await stopAll();
+}

@@ -1,0 +1,66 @@
+// The system under test for the chaos runs: simulated DSPs in one process (scripts/chaos/dsps.ts)
+// and `tmax serve` with the overload guard and a house ad, each a real process; plus an RSS
+// sampler of the tmax process (/proc/PID/status VmRSS).
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnReady, type BenchProc } from "../bench/procs.ts";
+import { buildWasm } from "../build-wasm.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+/** Breaker open time in the chaos runs (the default 30 s would outlast a phase). */
+export const BREAKER_OPEN_MS = 2_000;
+const BUN = process.execPath;
+
+export interface StackOptions { workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown> }
+export interface Stack { url: string; tmax: BenchProc; dsps: BenchProc; stop(): Promise<void> }
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  buildWasm();
+  const dsps = await spawnReady("dsps", [BUN, join(ROOT, "scripts/chaos/dsps.ts"), "--count", String(o.dsps), "--latency-ms", o.dspLatencyMs], ROOT);
+  const urls = dsps.ready.urls as string[];
+  const dir = mkdtempSync(join(tmpdir(), "tmax-chaos-"));
+  const configFile = join(dir, "tmax.json");
+  writeFileSync(configFile, JSON.stringify({
+    audit: { dir: join(dir, "audit") },
+    dsps: urls.map((url, i) => ({ id: `dsp${i + 1}`, endpoint: url })),
+    campaigns: [{ id: "c1", advertiserId: "adv1", dailyBudget: 100_000_000, currency: "USD" }],
+    houseAd: { adm: "<div>house</div>", price: 2 },
+    // A breaker opened by a noisy moment (the DSPs share this machine) must not blank a whole phase.
+    breaker: { failureThreshold: 5, openMs: BREAKER_OPEN_MS, halfOpenSuccesses: 3 },
+    ...(o.overload === undefined ? {} : { overload: o.overload }),
+  }));
+  let tmax: BenchProc;
+  try {
+    tmax = await spawnReady("tmax", [BUN, join(ROOT, "src/cli.ts"), "serve", "--config", configFile, "--port", "0", "--workers", String(o.workers)], ROOT);
+  } catch (err) {
+    await dsps.stop();
+    throw err;
+  }
+  return { url: tmax.url, tmax, dsps, stop: async () => { await tmax.stop(); await dsps.stop(); } };
+}
+
+/** Resident set size of a process in MiB (0 when it is gone). */
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the samples. */
+export function sampleRss(pid: number, everyMs = 250): { stop(): number[] } {
+  const samples: number[] = [rssMiB(pid)];
+  const timer = setInterval(() => samples.push(rssMiB(pid)), everyMs);
+  return { stop: () => (clearInterval(timer), samples.push(rssMiB(pid)), samples) };
+}
+
+/** One value of a Prometheus text exposition, summed over label sets matching the prefix. */
+export async function scrape(url: string, prefix: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split("\n")) if (line.startsWith(prefix)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  return total;
+}

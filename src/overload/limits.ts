@@ -1,0 +1,47 @@
+// Every bound of the overload guard, named once (units last).
+export const OVERLOAD_LIMITS = {
+  /** How often the pressure controller samples its signals and adapts (also the lag probe's period). */
+  tickMs: 10,
+  /** Internal-processing durations kept for the sliding p99 (a ring; the newest this many). */
+  internalWindowSamples: 512,
+  /** The sliding p99 only counts samples younger than this. */
+  internalWindowMs: 300,
+  /** Fewer internal-processing samples than this in the window say nothing (a quiet worker is not pressured). */
+  internalMinSamples: 20,
+  /** Event-loop lag is the smallest lateness of this many ticks in a row (one stray late tick is not overload). */
+  lagSpanTicks: 3,
+  /** Slow DSPs are skipped only from this pressure on. */
+  slowSkipPressure: 0.4,
+  /**
+   * From this shed share on, requests are shed before their body is parsed (the share is so high
+   * that value barely matters, and parsing is then most of what a shed costs): with probability
+   * share, capped at 1 - minAdmitShare; counted (reason "overload"), not audited (no request id yet).
+   */
+  preParseShedShare: 0.9,
+  /** Publishers listed in overload.knownPublishers. */
+  maxKnownPublishers: 10_000,
+  /** Exchanges with their own rate limit (each one slot in the shared buckets). */
+  maxRateLimitedExchanges: 256,
+  /** Pressure rises by this share of the gap per tick (fast attack: ~2 ticks to react). */
+  attackPerTick: 0.5,
+  /** Pressure falls by this share of the gap per tick (slower release: ~100 ms time constant). */
+  releasePerTick: 0.1,
+  /** Shed controller: proportional gain on (pressure - target). */
+  shedProportionalGain: 1,
+  /** Shed controller: integral gain per second on (pressure - target) while above target. */
+  shedIntegralGainPerSec: 1,
+  /** ... and while below it: unwinds fast, so a spike in a noisy signal does not keep shedding for seconds. */
+  shedUnwindGainPerSec: 5,
+  /** How strongly value protects a request: shed probability = share ^ (1 + bias * value). */
+  valueBias: 4,
+  /** An unknown publisher's value counts this much. */
+  unknownPublisherWeight: 0.5,
+  /** Per-DSP stats: weight of the newest reply in the moving averages. */
+  dspStatsWeight: 0.05,
+  /** A DSP whose average latency is at least this share of the effective deadline is "slow". */
+  slowDspShare: 0.9,
+  /** Under pressure a skipped (slow or not top-N) DSP still gets one call in this many, to re-learn. */
+  dspProbeEvery: 20,
+  /** Flash-crash detector: longest trailing baseline, in seconds (one bucket per second per DSP). */
+  maxFlashCrashSeconds: 600,
+} as const;

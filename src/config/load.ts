@@ -9,6 +9,7 @@ import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
+import { budgetSettings, campaignTimeZone, type BudgetSettings } from "./budget.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -16,6 +17,10 @@ export interface CampaignSettings {
   id: string; advertiserId: string; dailyBudgetMicros: number; currency: "USD"; slot: number;
   /** In config order (cap i is table window i); [] = uncapped. */
   frequencyCaps: FrequencyCapSettings[];
+  /** IANA zone whose midnight resets the daily budget (default "UTC"). */
+  timeZone?: string;
+  /** Pacing mode (default "even"); the controller is src/budget/pacing.ts. */
+  pacing?: "even" | "asap";
 }
 /** Frequency caps for a request with no user key: "deny" = capped campaigns do not bid. */
 export type FrequencyCapNoKey = "allow" | "deny";
@@ -44,6 +49,8 @@ export interface TmaxConfig {
   fraud: { modelPath: string | null };
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
+  /** The budget hierarchy: leases, region allocators, global coordinator, notices (src/budget/). */
+  budget: BudgetSettings;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -108,6 +115,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     },
     fraud: { modelPath: file.fraud?.modelPath ?? null },
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
+    budget: budgetSettings(file.budget, file.server?.region ?? "local"),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");
@@ -124,7 +132,8 @@ function dspSettings(d: ConfigFile["dsps"][number], i: number, dspTimeoutMs: num
 function campaignSettings(c: ConfigFile["campaigns"][number], i: number): CampaignSettings {
   const micros = decimalToMicros(c.dailyBudget);
   if (micros === null) throw new ConfigError(`campaigns[${i}].dailyBudget`, "must be a non-negative decimal amount with at most 6 decimal places");
-  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i) };
+  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i),
+    timeZone: campaignTimeZone(c.timeZone, i), pacing: c.pacing ?? "even" };
 }
 
 /** Two caps with one window length would share one count in a remote store: refused. */

@@ -2,6 +2,7 @@
 // start `server.workers` workers on one port, and stop them again.
 import { createSharedMemory } from "../auction/memory.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
+import { startBudget, type BudgetRuntime } from "../budget/runtime.ts";
 import { FreqCapTable } from "../freqcap/table.ts";
 import { CounterLayout, CounterReader } from "../metrics/counters.ts";
 import type { WasmVariant } from "../auction/kernel.ts";
@@ -18,6 +19,8 @@ export interface RunningServer {
   url: string;
   budget: SharedBudget;
   counters: CounterReader;
+  /** The pod's budget control plane (leases, hierarchy, board). */
+  budgetRuntime: BudgetRuntime;
   stop(): Promise<void>;
 }
 
@@ -29,7 +32,7 @@ export const WORKER_STOP_TIMEOUT_MS = 5_000;
 export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant = "release"): Promise<RunningServer> {
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
-  for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
+  const budgetRuntime = await startBudget(config, budget); // slots hold leases, not the whole budget
   new FreqCapTable(memory).setAllRules(config.campaigns);
   const fraudModel = loadFraudModel(config, memory);
   const layout = new CounterLayout(config.dsps.length, config.server.workers);
@@ -38,11 +41,12 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const workers: Worker[] = [];
   try {
     for (let i = 0; i < config.server.workers; i++) {
-      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant };
+      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant, budgetBoard: budgetRuntime.board.buffer };
       workers.push(await spawnWorker(init));
     }
   } catch (err) {
     for (const w of workers) w.terminate();
+    await budgetRuntime.stop();
     throw err;
   }
   const retention = startRetention(config);
@@ -51,10 +55,12 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     port,
     url: `http://${host}:${port}`,
     budget,
+    budgetRuntime,
     counters: new CounterReader(layout, counterBuffer),
     stop: async () => {
       clearInterval(retention);
       await stopWorkers(workers, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
+      await budgetRuntime.stop(); // after the last auction: leases taken out, settled upward
     },
   };
 }

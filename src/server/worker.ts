@@ -26,6 +26,8 @@ export interface WorkerInit {
   workerCount: number;
   port: number;
   wasmVariant: WasmVariant;
+  /** The pod's budget board (src/budget/board.ts): notice counters, lease figures. */
+  budgetBoard: SharedArrayBuffer;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */

@@ -102,6 +102,11 @@ export class RedisRegionStore implements RegionStore {
     return (await this.redis.set(`${KEY_PREFIX}once:${key}`, "1", "PX", ttlMs, "NX")) === "OK";
   }
 
+  /** Start-up: resolves once connected, rejects after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    return whenReady(this.redis, timeoutMs);
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }
@@ -133,6 +138,11 @@ export class RedisGlobalStore implements GlobalStore {
     const byRegion: Record<string, number> = {};
     for (const [f, v] of Object.entries(all)) if (f.startsWith("r:")) byRegion[f.slice(2)] = Number(v);
     return { budgetMicros: budget, allocatedMicros: allocated, unallocatedMicros: budget - allocated, byRegion };
+  }
+
+  /** Start-up: resolves once connected, rejects after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    return whenReady(this.redis, timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { WorkerAudit } from "../audit/worker-audit.ts";
 import type { CapIncrementSink } from "../freqcap/request.ts";
 import type { LocalCaps } from "../freqcap/local.ts";
 import type { RemoteCapStore } from "../freqcap/remote.ts";
+import type { NoticeDeps } from "../budget/notice/handler.ts";
 
 export interface WorkerContext {
   config: TmaxConfig;
@@ -27,6 +28,8 @@ export interface WorkerContext {
   remoteCaps?: RemoteCapStore;
   /** Graceful shutdown: auctions in flight in this worker, and whether it is draining (see src/server/worker.ts). */
   drain?: DrainState;
+  /** Two-phase spend: signed billing/loss notice URLs in answers, and their endpoints (src/budget/notice/). */
+  notices?: NoticeDeps;
 }
 
 export interface DrainState {

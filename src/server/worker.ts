@@ -15,6 +15,7 @@ import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counter
 import { buildRegistry } from "../metrics/exposition.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
+import { workerNotices } from "../budget/notice/worker-notices.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
 
@@ -56,6 +57,7 @@ export async function startWorker(init: WorkerInit) {
     campaignBySlot: config.campaigns,
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
     drain: { inFlight: 0, stopping: false },
+    notices: workerNotices(config, init.budgetBoard, budget, init.port),
   };
   const drain = ctx.drain!;
   const capStore = config.frequencyCapStore === null ? null : createRedisCapStore({
@@ -65,7 +67,7 @@ export async function startWorker(init: WorkerInit) {
     ctx.remoteCaps = capStore;
     ctx.capSink = remoteCapSink(capStore);
   }
-  const registry = buildRegistry(config, reader, budget);
+  const registry = buildRegistry(config, reader, budget, ctx.notices?.board);
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,
@@ -87,6 +89,7 @@ export async function startWorker(init: WorkerInit) {
       await capStore?.close(); // flushes queued increments first
       clearInterval(auditSampler);
       await audit.stop();
+      ctx.notices?.dedupe.close();
     },
   };
 }

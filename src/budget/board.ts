@@ -4,13 +4,14 @@
 //   per campaign slot, BOARD_FIELDS x i64:
 //   +0 day (yyyymmdd) the counters belong to    +1 committed (billing notices)
 //   +2 released (loss notices)                   +3 upstream left (region available + global unallocated, last seen)
-//   +4 live leases held by this pod
-export const BOARD_FIELDS = 5;
+//   +4 live leases held by this pod              +5 bids refused for budget (demand the leases did not cover)
+export const BOARD_FIELDS = 6;
 export const BOARD_DAY = 0;
 export const BOARD_COMMITTED = 1;
 export const BOARD_RELEASED = 2;
 export const BOARD_UPSTREAM_LEFT = 3;
 export const BOARD_LEASES = 4;
+export const BOARD_STARVED = 5;
 
 export class BudgetBoard {
   readonly i64: BigInt64Array;

@@ -3,13 +3,13 @@
 import { describe, expect, test } from "bun:test";
 import { budgetSlotOffset, createSharedMemory, layout as L } from "../auction/memory.ts";
 import { SharedBudget } from "./shared-budget.ts";
-import { BudgetBoard, BOARD_RELEASED } from "./board.ts";
+import { BudgetBoard, BOARD_RELEASED, BOARD_STARVED } from "./board.ts";
 import { BudgetHierarchy } from "./hierarchy.ts";
 import { PodLeases, type LeaseCampaign, type LeaseSettings } from "./pod-leases.ts";
 import { MemoryGlobalStore, MemoryRegionStore } from "./store/memory.ts";
 
 const campaign: LeaseCampaign = { id: "c1", slot: 0, dailyBudgetMicros: 1_000_000, timeZone: "UTC" };
-const settings: LeaseSettings = { leaseTtlMs: 30_000, refillAtUse: 0.7, minLeaseMicros: 5_000, leaseShare: 0.1, maxLeaseFraction: 0.05 };
+const settings: LeaseSettings = { leaseTtlMs: 30_000, refillAtUse: 0.7, minLeaseMicros: 5_000, leaseShare: 0.1, maxLeaseFraction: 0.05, eager: true };
 
 interface Pod { memory: WebAssembly.Memory; slots: SharedBudget; board: BudgetBoard; hierarchy: BudgetHierarchy; leases: PodLeases }
 
@@ -146,5 +146,23 @@ describe("pod leases", () => {
     expect((await region.books({ campaign: "c1", day: "2026-12-04" })).spentMicros).toBe(7_000);
     expect(p.slots.books(0)).toEqual({ remainingMicros: 50_000, reservedMicros: 0 });
     expect((await global.books({ campaign: "c1", day: "2026-12-05" })).allocatedMicros).toBeGreaterThan(0);
+  });
+
+  test("on demand (distributed): no lease until a bid is refused for budget; then minLease, doubling with each refill", async () => {
+    const p = pod("p1", new MemoryRegionStore(), new MemoryGlobalStore(), { ...settings, eager: false, maxLeaseFraction: 1, leaseShare: 1 });
+    await p.leases.tick(Date.now());
+    expect(p.slots.books(0).remainingMicros).toBe(0);
+    p.board.add(0, BOARD_STARVED, 1);
+    await p.leases.tick(Date.now());
+    expect(p.slots.books(0).remainingMicros).toBe(5_000);
+    expect(spend(p.memory, 0, 4_000)).toBe(true); // 80% used: refill
+    await p.leases.tick(Date.now());
+    // Wanted 10,000; the region had 5,000 left of its top-up: a partial grant (it tops up from global when empty).
+    expect(p.slots.books(0).remainingMicros).toBe(1_000 + 5_000);
+    await p.leases.tick(Date.now());
+    expect(p.slots.books(0).remainingMicros).toBe(6_000); // not used: no more
+    expect(spend(p.memory, 0, 5_000)).toBe(true);
+    await p.leases.tick(Date.now());
+    expect(p.slots.books(0).remainingMicros).toBe(1_000 + 20_000); // doubled again, from a fresh top-up
   });
 });

@@ -1,15 +1,18 @@
 // The pod's budget control plane (main thread, off the request path): per campaign it keeps leases
 // claimed from its region in the campaign's shared-memory slot, where the auction kernel's CAS is the
 // only budget check. Invariant per campaign day: granted - returned == slot remaining + slot reserved.
-//   - claim: when the slot holds <= (1 - refillAtUse) of its newest lease (or nothing), one claim at a time;
-//     size = clamp(left x leaseShare, minLease, budget x maxLeaseFraction): leases shrink as the
-//     campaign nears exhaustion, so the last dollars are not stranded in one pod.
+//   - claim: when the slot holds <= (1 - refillAtUse) of its newest lease, or holds none and either
+//     `eager` (embedded: claimed at start) or a worker saw a bid refused for budget (on demand), one
+//     claim at a time; size = min(slow start, clamp(left x leaseShare, minLease, budget x maxLeaseFraction)):
+//     the first on-demand lease is minLease, each refill doubles it (a campaign that spends fast gets
+//     big leases, an idle one strands little), and leases shrink as the campaign nears exhaustion,
+//     so the last dollars are not stranded in one pod.
 //   - expiry: a lease expires here (ttl x LOCAL_TTL_SHARE after its claim was sent, before the region's
 //     own expiry + grace); its unspent part is taken out of the slot atomically (oldest lease is spent
 //     first) and only then settled upward.
 //   - day roll (campaign time zone): every lease is taken out and settled to its day; reservations and
 //     notice counters start again at zero.
-import { BOARD_COMMITTED, BOARD_DAY, BOARD_LEASES, BOARD_RELEASED, BOARD_UPSTREAM_LEFT, type BudgetBoard } from "./board.ts";
+import { BOARD_COMMITTED, BOARD_DAY, BOARD_LEASES, BOARD_RELEASED, BOARD_STARVED, BOARD_UPSTREAM_LEFT, type BudgetBoard } from "./board.ts";
 import { campaignDay, dayNumber } from "./day.ts";
 import type { BudgetHierarchy } from "./hierarchy.ts";
 import type { SharedBudget } from "./shared-budget.ts";
@@ -21,7 +24,7 @@ export const EXHAUSTED_RETRY_MS = 1_000;
 /** Reads of a slot's two counters before a mismatch counts as a broken invariant. */
 const CHECK_ATTEMPTS = 8;
 
-export interface LeaseSettings { leaseTtlMs: number; refillAtUse: number; minLeaseMicros: number; leaseShare: number; maxLeaseFraction: number }
+export interface LeaseSettings { leaseTtlMs: number; refillAtUse: number; minLeaseMicros: number; leaseShare: number; maxLeaseFraction: number; eager: boolean }
 export interface LeaseCampaign { id: string; slot: number; dailyBudgetMicros: number; timeZone: string }
 
 interface Lease { id: string; micros: number; expiresAtMs: number }
@@ -36,6 +39,10 @@ interface CampaignState {
   retryClaim: { id: string; sentAtMs: number; wantMicros: number } | null;
   leftMicros: number;
   quietUntilMs: number;
+  /** Budget refusals seen on the board at the last claim (more = unmet demand). */
+  starvedSeen: number;
+  /** Slow start: the next lease's size before the hierarchy's caps (doubles with each refill). */
+  slowStartMicros: number;
 }
 
 export class PodLeases {
@@ -66,10 +73,12 @@ export class PodLeases {
 
   /** Shutdown: every lease taken out of the slots and settled (best effort, bounded by the caller). */
   async surrender(): Promise<void> {
+    const settles: Promise<void>[] = [];
     for (const c of this.campaigns) {
       const s = this.states.get(c.slot);
-      if (s !== undefined) this.expire(c, s, Number.POSITIVE_INFINITY, true);
+      if (s !== undefined) settles.push(...this.expire(c, s, Number.POSITIVE_INFINITY, true));
     }
+    await Promise.all(settles);
     await this.hierarchy.retryPending();
   }
 
@@ -83,7 +92,10 @@ export class PodLeases {
       s = undefined;
     }
     if (s === undefined) {
-      s = { day, leases: [], grantedMicros: 0, returnedMicros: 0, forwardedReleaseMicros: 0, claiming: false, retryClaim: null, leftMicros: c.dailyBudgetMicros, quietUntilMs: 0 };
+      s = {
+        day, leases: [], grantedMicros: 0, returnedMicros: 0, forwardedReleaseMicros: 0, claiming: false, retryClaim: null, leftMicros: c.dailyBudgetMicros, quietUntilMs: 0,
+        starvedSeen: this.board.get(c.slot, BOARD_STARVED), slowStartMicros: this.settings.eager ? Number.MAX_SAFE_INTEGER : this.settings.minLeaseMicros,
+      };
       this.states.set(c.slot, s);
       this.board.set(c.slot, BOARD_DAY, dayNumber(day));
       this.board.set(c.slot, BOARD_COMMITTED, 0);
@@ -94,14 +106,16 @@ export class PodLeases {
   }
 
   /** Oldest first: an expired lease's unspent part leaves the slot, then is settled upward. */
-  private expire(c: LeaseCampaign, s: CampaignState, nowMs: number, all: boolean): void {
+  private expire(c: LeaseCampaign, s: CampaignState, nowMs: number, all: boolean): Promise<void>[] {
+    const settles: Promise<void>[] = [];
     while (s.leases.length > 0 && (all || s.leases[0]!.expiresAtMs <= nowMs)) {
       const lease = s.leases.shift()!;
       const newer = s.leases.reduce((sum, l) => sum + l.micros, 0);
       const returned = this.slots.takeUnspent(c.slot, lease.micros, newer);
       s.returnedMicros += returned;
-      void this.hierarchy.settle({ campaign: c.id, day: s.day }, lease.id, returned);
+      settles.push(this.hierarchy.settle({ campaign: c.id, day: s.day }, lease.id, returned));
     }
+    return settles;
   }
 
   private forwardReleases(c: LeaseCampaign, s: CampaignState): void {
@@ -116,19 +130,21 @@ export class PodLeases {
     if (s.claiming || nowMs < s.quietUntilMs || c.dailyBudgetMicros === 0) return false;
     if (s.retryClaim !== null) return true;
     const newest = s.leases[s.leases.length - 1];
-    if (newest === undefined) return true;
+    if (newest === undefined) return this.settings.eager || this.board.get(c.slot, BOARD_STARVED) > s.starvedSeen;
     return this.slots.books(c.slot).remainingMicros <= (1 - this.settings.refillAtUse) * newest.micros;
   }
 
-  leaseSize(c: LeaseCampaign, leftMicros: number): number {
+  leaseSize(c: LeaseCampaign, leftMicros: number, slowStartMicros = Number.MAX_SAFE_INTEGER): number {
     const { minLeaseMicros, leaseShare, maxLeaseFraction } = this.settings;
     const max = Math.max(minLeaseMicros, Math.ceil(c.dailyBudgetMicros * maxLeaseFraction));
-    return Math.min(max, Math.max(minLeaseMicros, Math.ceil(leftMicros * leaseShare)));
+    return Math.min(slowStartMicros, max, Math.max(minLeaseMicros, Math.ceil(leftMicros * leaseShare)));
   }
 
   private async claim(c: LeaseCampaign, s: CampaignState, nowMs: number): Promise<void> {
-    const attempt = s.retryClaim ?? { id: this.hierarchy.nextId("l"), sentAtMs: nowMs, wantMicros: this.leaseSize(c, s.leftMicros) };
+    if (s.retryClaim === null && s.leases.length > 0) s.slowStartMicros = Math.min(Number.MAX_SAFE_INTEGER, s.slowStartMicros * 2); // a refill: demand is real
+    const attempt = s.retryClaim ?? { id: this.hierarchy.nextId("l"), sentAtMs: nowMs, wantMicros: this.leaseSize(c, s.leftMicros, s.slowStartMicros) };
     const day = s.day;
+    s.starvedSeen = this.board.get(c.slot, BOARD_STARVED);
     s.claiming = true;
     try {
       const got = await this.hierarchy.claim({ campaign: c.id, day }, attempt.id, c.dailyBudgetMicros, attempt.wantMicros);

@@ -45,7 +45,7 @@ export async function startBudget(config: TmaxConfig, slots: SharedBudget): Prom
   const hierarchy = new BudgetHierarchy(region, global, { regionId: b.region, pod: config.server.pod, leaseTtlMs: b.leaseTtlMs, regionChunkLeases: regionChunkLeases(b) });
   const board = BudgetBoard.allocate(config.campaigns.length);
   for (const c of config.campaigns) slots.reset(c.slot, 0);
-  const leases = new PodLeases(slots, board, hierarchy, leaseCampaigns(config), b);
+  const leases = new PodLeases(slots, board, hierarchy, leaseCampaigns(config), { ...b, eager: b.mode === "embedded" });
   if (region instanceof RedisRegionStore && global instanceof RedisGlobalStore) await readyWithin([region, global], START_LEASES_TIMEOUT_MS);
   await Promise.race([leases.tick(Date.now()), Bun.sleep(START_LEASES_TIMEOUT_MS)]);
   let stopped = false;

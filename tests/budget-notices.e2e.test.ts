@@ -78,7 +78,7 @@ test("/admin/budgets: 401 without the token; with it, per campaign budget, commi
   expect((await fetch(`${tmax.url}/admin/budgets`, { headers: { authorization: "Bearer wrong-token-000000000" } })).status).toBe(401);
   const res = await fetch(`${tmax.url}/admin/budgets?campaign=c1`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(res.status).toBe(200);
-  const body = await res.json();
+  const body: any = await res.json();
   const row = body.campaigns[0];
   expect(row).toMatchObject({ campaign: "c1", budgetMicros: 10_000_000, committedMicros: 2_000, releasedMicros: 2_000, pacing: { mode: "asap", state: "n/a" } });
   expect(row.reservedMicros).toBeGreaterThanOrEqual(6_000);

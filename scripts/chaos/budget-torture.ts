@@ -30,16 +30,16 @@ export async function runBudgetTorture(opts: TortureOptions): Promise<CheckResul
   try {
     for (let i = 0; i < REGIONS.length + 1; i++) redis.push(await startRedis({ appendonly: true }));
     const globalRedis = redis[REGIONS.length]!;
-    const campaigns = Array.from({ length: opts.campaigns }, (_, i) => ({ id: `c${i}`, budgetMicros: 20_000 + ((i * 7919) % 61) * 1_000 }));
+    const campaigns = Array.from({ length: opts.campaigns }, (_, i) => ({ id: `c${i}`, budgetMicros: 3_000 + ((i * 7919) % 71) * 100 }));
     const ids = campaigns.map((c) => c.id).join(",");
-    const sims = await Promise.all([1, 2].map((seed) => startSimDspProcess(["--latency-ms", "1..5", "--bid-rate", "1", "--price", "0.5..5", "--campaigns", ids, "--seat", `sim${seed}`, "--seed", String(seed)])));
+    const sims = await Promise.all([1, 2].map((seed) => startSimDspProcess(["--latency-ms", "1..5", "--bid-rate", "1", "--price", "0.5..2", "--campaigns", ids, "--seat", `sim${seed}`, "--seed", String(seed)])));
     procs.push(...sims);
     const base = {
       dsps: sims.map((s, i) => ({ id: `sim${i + 1}`, endpoint: s.url })),
       campaigns: campaigns.map((c) => ({ id: c.id, advertiserId: `a${c.id}`, dailyBudget: (c.budgetMicros / 1e6).toFixed(6), currency: "USD" })),
       budget: {
         mode: "redis", globalRedisUrl: globalRedis.url, leaseTtlMs: LEASE_TTL_MS, leaseGraceMs: LEASE_GRACE_MS, tickMs: 100, commandTimeoutMs: 300,
-        minLease: "0.005", leaseShare: 0.25, maxLeaseFraction: 0.2, noticeSecret: "torture-notice-secret-0123456789",
+        minLease: "0.002", leaseShare: 0.25, maxLeaseFraction: 0.5, noticeSecret: "torture-notice-secret-0123456789",
         regions: REGIONS.map((r, i) => ({ ...r, redisUrl: redis[i]!.url })),
       },
     };
@@ -103,7 +103,7 @@ function msToUtcMidnight(): number {
 if (import.meta.main) {
   const { values } = parseArgs({ options: { duration: { type: "string" }, rps: { type: "string" }, campaigns: { type: "string" }, imps: { type: "string" } }, strict: true });
   const result = await runBudgetTorture({
-    durationSec: Number(values.duration ?? 120), rpsPerPod: Number(values.rps ?? 60), campaigns: Number(values.campaigns ?? 1000), imps: Number(values.imps ?? 5),
+    durationSec: Number(values.duration ?? 120), rpsPerPod: Number(values.rps ?? 60), campaigns: Number(values.campaigns ?? 1000), imps: Number(values.imps ?? 10),
   });
   for (const line of result.lines) console.log(line);
   process.exitCode = result.overBudget === 0 ? 0 : 1;

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startTmax, type Proc } from "./support/processes.ts";
 import { bidRequest, metric, metrics, postAuction, readAudit } from "./support/openrtb.ts";
 import { bidFor, startStubDsp, type StubDsp } from "./support/stub-dsp.ts";
+import { dirname, join } from "node:path";
+import { runReconcileCommand } from "../src/audit/ledger/index.ts";
 
 const TOKEN = "admin-token-0123456789";
 let dsp: StubDsp;
@@ -85,4 +87,28 @@ test("/admin/budgets: 401 without the token; with it, per campaign budget, commi
   expect(row.inLeasesMicros + row.reservedMicros).toBe(10_000_000); // embedded: one lease holds the whole budget
   expect(row.remainingMicros).toBe(row.inLeasesMicros);
   expect((await fetch(`${tmax.url}/admin/budgets?campaign=nope`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+});
+
+test("billing reconcile compares the ledger's billed cost with the committed gauge (and won cost with reserved on request)", async () => {
+  const config = join(dirname(tmax.auditDir), "tmax.json");
+  const day = new Date().toISOString().slice(0, 10);
+  const run = async (extra: string[]) => {
+    const out: string[] = [];
+    const code = await runReconcileCommand(["--config", config, "--date", day, "--server", tmax.url, ...extra], { out: (l) => out.push(l), err: (l) => out.push(l) });
+    return { code, out };
+  };
+  let result = await run([]);
+  for (let i = 0; i < 100 && result.code !== 0; i++) {
+    await Bun.sleep(50); // the ledger is fed from the outbox by a consumer thread
+    result = await run([]);
+  }
+  expect(result.out).toContain(`budget: tmax_campaign_budget_committed_micros from ${tmax.url}/metrics`);
+  expect(result.out.at(-1)).toBe("discrepancies: 0");
+  expect(result.code).toBe(0);
+  let reserved = await run(["--spend", "reserved"]);
+  for (let i = 0; i < 100 && reserved.code !== 0; i++) {
+    await Bun.sleep(50);
+    reserved = await run(["--spend", "reserved"]);
+  }
+  expect(reserved.out.at(-1)).toBe("discrepancies: 0");
 });

@@ -42,6 +42,7 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
   await Promise.all([global.ready(10_000), ...regions.map((r) => r.store.ready(10_000))]);
   for (const r of regions) await r.store.expire(input.graceMs);
   const pods = await Promise.all(input.pods.map(async (p) => ({ ...p, facts: await readPod(p.auditDir) })));
+  const killedPods = input.pods.filter((p) => p.killed).map((p) => p.pod);
   let overBudget = 0, overAtAll = 0, budgetTotal = 0, deliveredTotal = 0, strandedTotal = 0, strandedRemainder = 0, inTransit = 0;
   let goalDelivered = 0, goalBudget = 0, goalCampaigns = 0;
   for (const c of input.campaigns) {
@@ -53,6 +54,13 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
     const delivered = sum((p) => p.facts.delivered.get(c.id) ?? 0);
     const demand = sum((p) => p.facts.demand.get(c.id) ?? 0);
     const killedDelivered = sum((p) => (p.killed ? p.facts.delivered.get(c.id) ?? 0 : 0));
+    // What killed pods spent from leases they settled before dying (their lease ids start with the pod name).
+    let killedSettledSpent = 0;
+    for (const r of regions) {
+      for (const l of await r.store.leases(key)) {
+        if (l.state === "closed" && l.returnedMicros !== null && killedPods.some((pod) => l.id.startsWith(`${pod}:`))) killedSettledSpent += l.grantedMicros - l.returnedMicros;
+      }
+    }
     budgetTotal += c.budgetMicros;
     deliveredTotal += delivered;
     if (delivered > c.budgetMicros) {
@@ -78,7 +86,9 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
       stranded += b.strandedMicros;
     }
     strandedTotal += stranded;
-    const remainder = Math.max(0, stranded - killedDelivered);
+    // Stranded remainder: stranded leases minus what the killed pods delivered from them (their
+    // answered wins not covered by the leases they settled).
+    const remainder = Math.max(0, stranded - Math.max(0, killedDelivered - killedSettledSpent));
     strandedRemainder += remainder;
     if (demand > c.budgetMicros) {
       goalCampaigns++;

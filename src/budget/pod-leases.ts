@@ -21,6 +21,8 @@ import type { SharedBudget } from "./shared-budget.ts";
 export const LOCAL_TTL_SHARE = 0.9;
 /** After a claim granted nothing, the campaign waits this long before asking again. */
 export const EXHAUSTED_RETRY_MS = 1_000;
+/** Pause between retries of kept steps while surrendering at shutdown. */
+const SURRENDER_RETRY_MS = 50;
 /** Reads of a slot's two counters before a mismatch counts as a broken invariant. */
 const CHECK_ATTEMPTS = 8;
 
@@ -71,15 +73,15 @@ export class PodLeases {
     return Promise.all(work).then(() => undefined);
   }
 
-  /** Shutdown: every lease taken out of the slots and settled (best effort, bounded by the caller). */
-  async surrender(): Promise<void> {
+  /** Shutdown: every lease taken out of the slots and settled, kept steps retried until done or `deadlineMs` (performance.now()). */
+  async surrender(deadlineMs = performance.now() + 3_000): Promise<void> {
     const settles: Promise<void>[] = [];
     for (const c of this.campaigns) {
       const s = this.states.get(c.slot);
       if (s !== undefined) settles.push(...this.expire(c, s, Number.POSITIVE_INFINITY, true));
     }
     await Promise.all(settles);
-    await this.hierarchy.retryPending();
+    while ((await this.hierarchy.retryPending()) > 0 && performance.now() < deadlineMs) await Bun.sleep(SURRENDER_RETRY_MS);
   }
 
   private state(c: LeaseCampaign, nowMs: number): CampaignState {

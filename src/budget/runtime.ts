@@ -73,7 +73,8 @@ export async function startBudget(config: TmaxConfig, slots: SharedBudget): Prom
     stop: async () => {
       stopped = true;
       await running;
-      await Promise.race([leases.surrender(), Bun.sleep(SURRENDER_TIMEOUT_MS)]);
+      await Promise.race([leases.surrender(performance.now() + SURRENDER_TIMEOUT_MS), Bun.sleep(SURRENDER_TIMEOUT_MS + 500)]);
+      if (hierarchy.pendingCount() > 0) console.error(JSON.stringify({ level: "warn", msg: "budget steps not applied at shutdown: their money stays counted as spent", pending: hierarchy.pendingCount() }));
       await region.close();
       await global.close();
     },

@@ -1,7 +1,7 @@
 // The Redis budget books as Lua scripts: each grant, settle, credit, release and expiry is one
 // script, so it is atomic in Redis. Times are Redis's own clock (TIME), one clock per region.
 // Region hash fields: alloc, leased, spent, stranded; "l:<lease id>" = "<granted>:<expires ms>:<state>"
-// (state live | stranded | closed); "x:<id>" = a transfer or release already applied.
+// (state live | stranded | closed; a closed lease adds ":<returned>", for audits of who spent what); "x:<id>" = a transfer or release already applied.
 // Expiry index: one sorted set per region, member "<books key>\n<lease id>", score = expiry ms.
 
 /** Books keys live for this long after their last write (a campaign day plus late notices). */
@@ -34,14 +34,14 @@ ${AVAIL}
 local f = 'l:' .. ARGV[1]
 local lease = redis.call('HGET', KEYS[1], f)
 if not lease then return {0, 0} end
-local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)$')
+local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
 granted = tonumber(granted)
 if state == 'closed' then return {0, 0} end
 local returned = tonumber(ARGV[2])
 if returned > granted then return redis.error_reply('returned ' .. returned .. ' > granted ' .. granted) end
 if state == 'live' then redis.call('HINCRBY', KEYS[1], 'leased', -granted) else redis.call('HINCRBY', KEYS[1], 'stranded', -granted) end
 redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)
-redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':closed')
+redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':closed:' .. returned)
 redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
 local up = 0
 if num('leased') == 0 and avail() > 0 then
@@ -65,7 +65,7 @@ for _, m in ipairs(members) do
   local books, id = string.match(m, '^(.*)\\n(.*)$')
   local lease = redis.call('HGET', books, 'l:' .. id)
   if lease then
-    local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)$')
+    local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
     if state == 'live' then
       redis.call('HINCRBY', books, 'leased', -tonumber(granted))
       redis.call('HINCRBY', books, 'stranded', tonumber(granted))

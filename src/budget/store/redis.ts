@@ -98,6 +98,15 @@ export class RedisRegionStore implements RegionStore {
     return { ...b, availableMicros: b.allocMicros - b.leasedMicros - b.spentMicros - b.strandedMicros, liveLeases: live };
   }
 
+  /** Every lease of a campaign day (audits: what each pod was granted, returned, or stranded). */
+  async leases(key: CampaignDay): Promise<Array<{ id: string; grantedMicros: number; state: string; returnedMicros: number | null }>> {
+    const all = await this.redis.hgetall(regionKey(key));
+    return Object.entries(all).filter(([f]) => f.startsWith("l:")).map(([f, v]) => {
+      const [granted, , state, returned] = v.split(":");
+      return { id: f.slice(2), grantedMicros: Number(granted), state: state!, returnedMicros: returned === undefined ? null : Number(returned) };
+    });
+  }
+
   async once(key: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(`${KEY_PREFIX}once:${key}`, "1", "PX", ttlMs, "NX")) === "OK";
   }

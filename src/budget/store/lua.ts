@@ -1,7 +1,8 @@
 // The Redis budget books as Lua scripts: each grant, settle, credit, release and expiry is one
 // script, so it is atomic in Redis. Times are Redis's own clock (TIME), one clock per region.
 // Region hash fields: alloc, leased, spent, stranded; "l:<lease id>" = "<granted>:<expires ms>:<state>"
-// (state live | stranded | closed; a closed lease adds ":<returned>", for audits of who spent what); "x:<id>" = a transfer or release already applied.
+// (state live | stranded | closed; a closed lease adds ":<returned>:<handed up>": audits of who spent
+// what, and a repeated settle (its first reply lost) answers the same hand-up, so it is given back once); "x:<id>" = a transfer or release already applied.
 // Expiry index: one sorted set per region, member "<books key>\n<lease id>", score = expiry ms.
 
 /** Books keys live for this long after their last write (a campaign day plus late notices). */
@@ -36,18 +37,18 @@ local lease = redis.call('HGET', KEYS[1], f)
 if not lease then return {0, 0} end
 local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
 granted = tonumber(granted)
-if state == 'closed' then return {0, 0} end
+if state == 'closed' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
 local returned = tonumber(ARGV[2])
 if returned > granted then return redis.error_reply('returned ' .. returned .. ' > granted ' .. granted) end
 if state == 'live' then redis.call('HINCRBY', KEYS[1], 'leased', -granted) else redis.call('HINCRBY', KEYS[1], 'stranded', -granted) end
 redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)
-redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':closed:' .. returned)
 redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
 local up = 0
 if num('leased') == 0 and avail() > 0 then
   up = avail()
   redis.call('HINCRBY', KEYS[1], 'alloc', -up)
 end
+redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':closed:' .. returned .. ':' .. up)
 ${TOUCH}
 return {1, up}`;
 

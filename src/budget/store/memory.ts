@@ -3,7 +3,7 @@
 // Each call is synchronous inside, so it is atomic with respect to every other call.
 import { assertMicros, type CampaignDay, type GlobalBooks, type GlobalStore, type LeaseGrant, type RegionBooks, type RegionStore, type SettleResult } from "./types.ts";
 
-interface Lease { grantedMicros: number; expiresAtMs: number; state: "live" | "stranded" | "closed" }
+interface Lease { grantedMicros: number; expiresAtMs: number; state: "live" | "stranded" | "closed"; upMicros: number }
 interface RegionEntry { alloc: number; leased: number; spent: number; stranded: number; leases: Map<string, Lease>; applied: Set<string> }
 
 const keyOf = (k: CampaignDay) => `${k.campaign}\u0000${k.day}`;
@@ -28,7 +28,7 @@ export class MemoryRegionStore implements RegionStore {
     if (existing !== undefined) return { grantedMicros: existing.grantedMicros, availableMicros: available(e) };
     const granted = Math.max(0, Math.min(wantMicros, available(e)));
     if (granted > 0) {
-      e.leases.set(leaseId, { grantedMicros: granted, expiresAtMs: this.nowMs() + ttlMs, state: "live" });
+      e.leases.set(leaseId, { grantedMicros: granted, expiresAtMs: this.nowMs() + ttlMs, state: "live", upMicros: 0 });
       e.leased += granted;
     }
     return { grantedMicros: granted, availableMicros: available(e) };
@@ -38,13 +38,15 @@ export class MemoryRegionStore implements RegionStore {
     assertMicros(returnedMicros, "returnedMicros");
     const e = this.entry(key);
     const lease = e.leases.get(leaseId);
-    if (lease === undefined || lease.state === "closed") return { settled: false, upMicros: 0 };
+    if (lease === undefined) return { settled: false, upMicros: 0 };
+    if (lease.state === "closed") return { settled: false, upMicros: lease.upMicros };
     if (returnedMicros > lease.grantedMicros) throw new RangeError(`lease ${leaseId}: returned ${returnedMicros} > granted ${lease.grantedMicros}`);
     if (lease.state === "live") e.leased -= lease.grantedMicros;
     else e.stranded -= lease.grantedMicros;
     e.spent += lease.grantedMicros - returnedMicros;
     lease.state = "closed";
-    return { settled: true, upMicros: this.handUp(e) };
+    lease.upMicros = this.handUp(e);
+    return { settled: true, upMicros: lease.upMicros };
   }
 
   /** No live lease left: the region's idle allocation goes back to the global pool. */

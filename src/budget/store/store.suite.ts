@@ -58,6 +58,8 @@ export function budgetStoreSuite(name: string, stores: () => StorePair): void {
     expect(await region.books(key)).toMatchObject({ allocMicros: 1_000, leasedMicros: 400, spentMicros: 250, availableMicros: 350, liveLeases: 1 });
     // b was the last live lease: 350 idle + 400 returned go back up (alloc shrinks by them).
     expect(await region.settle(key, "b", 400)).toEqual({ settled: true, upMicros: 750 });
+    // A retry (first reply lost) is told the same hand-up, so the caller can give it back (idempotently).
+    expect(await region.settle(key, "b", 400)).toEqual({ settled: false, upMicros: 750 });
     expect(await region.books(key)).toMatchObject({ allocMicros: 250, leasedMicros: 0, spentMicros: 250, availableMicros: 0, liveLeases: 0 });
     expect(await region.settle(key, "unknown", 0)).toEqual({ settled: false, upMicros: 0 });
   });

@@ -28,7 +28,8 @@ export interface LeaseGrant {
 export interface SettleResult {
   /** False when the lease was already settled (a retry) or is unknown. */
   settled: boolean;
-  /** Allocation the region handed back upward (it has no live lease left for the campaign); the caller gives it to global. */
+  /** Allocation the region handed back upward (it has no live lease left for the campaign); the caller gives it to global.
+   *  A repeated settle answers the first one's hand-up again (its reply may have been lost); giving it back is idempotent. */
   upMicros: number;
 }
 

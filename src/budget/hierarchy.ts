@@ -42,9 +42,10 @@ export class BudgetHierarchy {
     return `${this.opts.pod}:${this.epoch}:${kind}${this.seq++}`;
   }
 
-  /** Claims lease `leaseId`; a region with nothing left is topped up from global first. Throws when a store is unreachable. */
+  /** Claims lease `leaseId`: the whole want from the region, else the region is topped up from global and
+   *  grants what it can. Throws when a store is unreachable (the caller retries with the same id). */
   async claim(key: CampaignDay, leaseId: string, budgetMicros: number, wantMicros: number): Promise<Claim> {
-    const first = await this.region.claim(key, leaseId, wantMicros, this.opts.leaseTtlMs);
+    const first = await this.region.claim(key, leaseId, wantMicros, this.opts.leaseTtlMs, wantMicros);
     const k = `${key.campaign}\u0000${key.day}`;
     if (first.grantedMicros > 0) return { grantedMicros: first.grantedMicros, leftMicros: first.availableMicros + (this.unallocated.get(k) ?? budgetMicros) };
     const id = this.nextId("t");

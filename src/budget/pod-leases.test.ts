@@ -157,12 +157,40 @@ describe("pod leases", () => {
     expect(p.slots.books(0).remainingMicros).toBe(5_000);
     expect(spend(p.memory, 0, 4_000)).toBe(true); // 80% used: refill
     await p.leases.tick(Date.now());
-    // Wanted 10,000; the region had 5,000 left of its top-up: a partial grant (it tops up from global when empty).
-    expect(p.slots.books(0).remainingMicros).toBe(1_000 + 5_000);
+    expect(p.slots.books(0).remainingMicros).toBe(1_000 + 10_000); // the region topped up from global for the whole want
     await p.leases.tick(Date.now());
-    expect(p.slots.books(0).remainingMicros).toBe(6_000); // not used: no more
-    expect(spend(p.memory, 0, 5_000)).toBe(true);
+    expect(p.slots.books(0).remainingMicros).toBe(11_000); // not used: no more
+    expect(spend(p.memory, 0, 8_000)).toBe(true);
     await p.leases.tick(Date.now());
-    expect(p.slots.books(0).remainingMicros).toBe(1_000 + 20_000); // doubled again, from a fresh top-up
+    expect(p.slots.books(0).remainingMicros).toBe(3_000 + 20_000); // doubled again
+  });
+
+  test("global moves allocation from an idle region to a busy one: an expired lease's remainder goes up, another region claims it", async () => {
+    const global = new MemoryGlobalStore();
+    const eu = new MemoryRegionStore();
+    const us = new MemoryRegionStore();
+    const idle = pod("idle", eu, global, { ...settings, leaseTtlMs: 1_000, maxLeaseFraction: 1, leaseShare: 1, minLeaseMicros: 1_000_000, eager: false });
+    const t0 = Date.now();
+    idle.board.add(0, BOARD_STARVED, 1); // one bid refused: demand, once
+    await idle.leases.tick(t0);
+    expect(idle.slots.books(0).remainingMicros).toBe(1_000_000); // eu holds the whole budget in one lease
+    const memory = createSharedMemory();
+    const slots = new SharedBudget(memory);
+    slots.reset(0, 0);
+    const busyHierarchy = new BudgetHierarchy(us, global, { regionId: "us", pod: "busy", leaseTtlMs: 30_000, regionChunkLeases: 2 });
+    const busy = new PodLeases(slots, BudgetBoard.allocate(1), busyHierarchy, [campaign], { ...settings, maxLeaseFraction: 1, leaseShare: 1 });
+    await busy.tick(t0);
+    expect(slots.books(0).remainingMicros).toBe(0); // nothing left for us yet
+    expect(spend(idle.memory, 0, 100_000)).toBe(true);
+    await idle.leases.tick(t0 + 1_000); // expired: 900,000 leaves eu's pod, eu has no live lease left: up to global
+    await Bun.sleep(5);
+    const key = { campaign: "c1", day: today() };
+    expect((await global.books(key)).byRegion.eu).toBe(100_000);
+    await busy.tick(t0 + 2_000); // past the exhausted back-off; it last saw nothing left: a minLease first
+    expect(slots.books(0).remainingMicros).toBe(5_000);
+    expect(spend(memory, 0, 4_000)).toBe(true);
+    await busy.tick(t0 + 2_100); // refill, sized on what is left now
+    expect(slots.books(0).remainingMicros).toBe(1_000 + 895_000);
+    expect((await global.books(key)).byRegion).toEqual({ eu: 100_000, us: 900_000 });
   });
 });

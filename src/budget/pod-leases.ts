@@ -96,7 +96,7 @@ export class PodLeases {
     if (s === undefined) {
       s = {
         day, leases: [], grantedMicros: 0, returnedMicros: 0, forwardedReleaseMicros: 0, claiming: false, retryClaim: null, leftMicros: c.dailyBudgetMicros, quietUntilMs: 0,
-        starvedSeen: this.board.get(c.slot, BOARD_STARVED), slowStartMicros: this.settings.eager ? Number.MAX_SAFE_INTEGER : this.settings.minLeaseMicros,
+        starvedSeen: 0, slowStartMicros: this.settings.eager ? Number.MAX_SAFE_INTEGER : this.settings.minLeaseMicros,
       };
       this.states.set(c.slot, s);
       this.board.set(c.slot, BOARD_DAY, dayNumber(day));

@@ -13,7 +13,7 @@ const NUM = `local function num(f) return tonumber(redis.call('HGET', KEYS[1], f
 const AVAIL = `local function avail() return num('alloc') - num('leased') - num('spent') - num('stranded') end`;
 const TOUCH = `redis.call('EXPIRE', KEYS[1], ${BOOKS_TTL_SEC})`;
 
-/** KEYS: books, expiry zset. ARGV: lease id, want, ttl ms. -> {granted, available} */
+/** KEYS: books, expiry zset. ARGV: lease id, want, ttl ms, min (grant nothing below it). -> {granted, available} */
 export const CLAIM = `${NOW}
 ${NUM}
 ${AVAIL}
@@ -22,7 +22,7 @@ local existing = redis.call('HGET', KEYS[1], f)
 if existing then return {tonumber(string.match(existing, '^(%d+)')), avail()} end
 local want = tonumber(ARGV[2])
 local granted = math.min(want, avail())
-if granted <= 0 then return {0, avail()} end
+if granted <= 0 or avail() < tonumber(ARGV[4]) then return {0, avail()} end
 redis.call('HSET', KEYS[1], f, granted .. ':' .. (now + tonumber(ARGV[3])) .. ':live')
 redis.call('HINCRBY', KEYS[1], 'leased', granted)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), KEYS[1] .. '\\n' .. ARGV[1])

@@ -21,12 +21,12 @@ export class MemoryRegionStore implements RegionStore {
     return e;
   }
 
-  async claim(key: CampaignDay, leaseId: string, wantMicros: number, ttlMs: number): Promise<LeaseGrant> {
+  async claim(key: CampaignDay, leaseId: string, wantMicros: number, ttlMs: number, minMicros = 1): Promise<LeaseGrant> {
     assertMicros(wantMicros, "wantMicros");
     const e = this.entry(key);
     const existing = e.leases.get(leaseId);
     if (existing !== undefined) return { grantedMicros: existing.grantedMicros, availableMicros: available(e) };
-    const granted = Math.max(0, Math.min(wantMicros, available(e)));
+    const granted = available(e) < minMicros ? 0 : Math.max(0, Math.min(wantMicros, available(e)));
     if (granted > 0) {
       e.leases.set(leaseId, { grantedMicros: granted, expiresAtMs: this.nowMs() + ttlMs, state: "live", upMicros: 0 });
       e.leased += granted;

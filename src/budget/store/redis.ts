@@ -28,7 +28,7 @@ export function budgetRedis(opts: BudgetRedisOptions): Redis {
 }
 
 type Scripted = Redis & {
-  tmaxClaim(books: string, zset: string, id: string, want: number, ttl: number): Promise<[number, number]>;
+  tmaxClaim(books: string, zset: string, id: string, want: number, ttl: number, min: number): Promise<[number, number]>;
   tmaxSettle(books: string, zset: string, id: string, returned: number): Promise<[number, number]>;
   tmaxApplyOnce(books: string, id: string, amount: number, field: string, delta: number): Promise<number>;
   tmaxExpire(zset: string, graceMs: number, batch: number): Promise<number>;
@@ -58,9 +58,9 @@ export class RedisRegionStore implements RegionStore {
     this.redis = define(client);
   }
 
-  async claim(key: CampaignDay, leaseId: string, wantMicros: number, ttlMs: number): Promise<LeaseGrant> {
+  async claim(key: CampaignDay, leaseId: string, wantMicros: number, ttlMs: number, minMicros = 1): Promise<LeaseGrant> {
     assertMicros(wantMicros, "wantMicros");
-    const [granted, available] = await this.redis.tmaxClaim(regionKey(key), EXPIRY_KEY, leaseId, wantMicros, ttlMs);
+    const [granted, available] = await this.redis.tmaxClaim(regionKey(key), EXPIRY_KEY, leaseId, wantMicros, ttlMs, minMicros);
     return { grantedMicros: Number(granted), availableMicros: Number(available) };
   }
 

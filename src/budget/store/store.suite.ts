@@ -42,8 +42,11 @@ export function budgetStoreSuite(name: string, stores: () => StorePair): void {
     const claims = await Promise.all(Array.from({ length: 30 }, (_, i) => region.claim(key, `p:${i + 2}`, 70, 30_000)));
     expect(claims.reduce((s, c) => s + c.grantedMicros, 0)).toBe(1_000);
     expect((await region.claim(key, "p:2", 70, 30_000)).grantedMicros).toBe(70);
+    await region.credit(key, "t2", 50);
+    expect((await region.claim(key, "p:99", 70, 30_000, 70)).grantedMicros).toBe(0); // all or nothing
+    expect((await region.claim(key, "p:99", 70, 30_000, 1)).grantedMicros).toBe(50);
     const books = await region.books(key);
-    expect(books).toMatchObject({ allocMicros: 1_000, leasedMicros: 1_000, availableMicros: 0, spentMicros: 0 });
+    expect(books).toMatchObject({ allocMicros: 1_050, leasedMicros: 1_050, availableMicros: 0, spentMicros: 0 });
   });
 
   test(`${name}: settle counts the unreturned part as spent, once; the last settle hands idle allocation up`, async () => {

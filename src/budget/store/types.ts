@@ -50,8 +50,9 @@ export interface GlobalBooks {
 }
 
 export interface RegionStore {
-  /** Grants up to `wantMicros` as lease `leaseId` (expires `ttlMs` after the grant); a repeated id returns the first grant. */
-  claim(key: CampaignDay, leaseId: string, wantMicros: number, ttlMs: number): Promise<LeaseGrant>;
+  /** Grants up to `wantMicros` (nothing if less than `minMicros` is available) as lease `leaseId`, expiring `ttlMs`
+   *  after the grant; a repeated id returns the first grant. */
+  claim(key: CampaignDay, leaseId: string, wantMicros: number, ttlMs: number, minMicros?: number): Promise<LeaseGrant>;
   /** Closes a lease: `returnedMicros` (<= granted) was provably not spent and is available again. */
   settle(key: CampaignDay, leaseId: string, returnedMicros: number): Promise<SettleResult>;
   /** Adds allocation received from global (transfer `transferId`, applied once). */

@@ -4,6 +4,9 @@
 import { assertMicros, type CampaignDay, type GlobalBooks, type GlobalStore, type LeaseGrant, type RegionBooks, type RegionStore, type SettleResult } from "./types.ts";
 
 interface Lease { grantedMicros: number; expiresAtMs: number; state: "live" | "stranded" | "closed"; upMicros: number }
+
+/** A closed lease is remembered this long (a retried settle still finds it), then forgotten: memory stays bounded. */
+export const CLOSED_LEASE_KEEP_MS = 3_600_000;
 interface RegionEntry { alloc: number; leased: number; spent: number; stranded: number; leases: Map<string, Lease>; applied: Set<string> }
 
 const keyOf = (k: CampaignDay) => `${k.campaign}\u0000${k.day}`;
@@ -79,7 +82,8 @@ export class MemoryRegionStore implements RegionStore {
     const now = this.nowMs();
     let stranded = 0;
     for (const e of this.entries.values()) {
-      for (const lease of e.leases.values()) {
+      for (const [id, lease] of e.leases) {
+        if (lease.state === "closed" && lease.expiresAtMs + CLOSED_LEASE_KEEP_MS < now) e.leases.delete(id);
         if (lease.state !== "live" || lease.expiresAtMs + graceMs > now) continue;
         lease.state = "stranded";
         e.leased -= lease.grantedMicros;

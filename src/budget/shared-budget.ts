@@ -55,6 +55,11 @@ export class SharedBudget {
     Atomics.store(this.i64, index + L.BUDGET_RESERVED_OFF / 8, 0n);
   }
 
+  /** What the slot can still spend (one atomic load; the control plane's refill check). */
+  remaining(slot: number): number {
+    return Number(Atomics.load(this.i64, (budgetSlotOffset(slot) >> 3) + L.BUDGET_REMAINING_OFF / 8));
+  }
+
   books(slot: number): BudgetBooks {
     const index = budgetSlotOffset(slot) >> 3;
     const remaining = Atomics.load(this.i64, index + L.BUDGET_REMAINING_OFF / 8);

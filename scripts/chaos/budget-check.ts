@@ -5,6 +5,7 @@
 import { scanOutboxRecords } from "../../src/audit/query/index.ts";
 import { budgetRedis, RedisGlobalStore, RedisRegionStore } from "../../src/budget/store/redis.ts";
 import type { GlobalBooks, RegionBooks } from "../../src/budget/store/types.ts";
+import { giveBackHandUps } from "../../src/budget/hierarchy.ts";
 
 export const OVER_BUDGET_TOLERANCE = 0.001;
 /** A campaign's demand (its bids' impression costs) must exceed its budget by this factor to count for the
@@ -43,7 +44,10 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
   const global = new RedisGlobalStore(budgetRedis({ url: input.globalUrl, commandTimeoutMs: 10_000 }));
   const regions = input.regions.map((r) => ({ id: r.id, store: new RedisRegionStore(budgetRedis({ url: r.url, commandTimeoutMs: 10_000 })) }));
   await Promise.all([global.ready(10_000), ...regions.map((r) => r.store.ready(10_000))]);
-  for (const r of regions) await r.store.expire(input.graceMs);
+  for (const r of regions) {
+    await r.store.expire(input.graceMs); // what any pod of the region does every second
+    await giveBackHandUps(r.store, global, r.id, Number.MAX_SAFE_INTEGER);
+  }
   const pods = await Promise.all(input.pods.map(async (p) => ({ ...p, facts: await readPod(p.auditDir) })));
   const killedPods = input.pods.filter((p) => p.killed).map((p) => p.pod);
   let overBudget = 0, overAtAll = 0, budgetTotal = 0, deliveredTotal = 0, strandedTotal = 0, strandedRemainder = 0, inTransit = 0;

@@ -28,6 +28,20 @@ type Pending =
   | { op: "giveBack"; key: CampaignDay; id: string; amountMicros: number }
   | { op: "release"; key: CampaignDay; id: string; amountMicros: number };
 
+/** Hand-ups given back per control-plane pass. */
+export const HAND_UPS_PER_CALL = 500;
+
+/** Region -> global for allocation handed up at expiry: give back (id `${leaseId}:xup`, applied once), then ack. */
+export async function giveBackHandUps(region: RegionStore, global: GlobalStore, regionId: string, limit = HAND_UPS_PER_CALL): Promise<number> {
+  let done = 0;
+  for (const h of await region.handUps(limit)) {
+    await global.giveBack(h.key, `${h.leaseId}:xup`, regionId, h.upMicros);
+    await region.ackHandUp(h.key, h.leaseId);
+    done++;
+  }
+  return done;
+}
+
 export class BudgetHierarchy {
   private seq = 0;
   private readonly epoch = Date.now().toString(36);
@@ -78,6 +92,11 @@ export class BudgetHierarchy {
   /** A loss notice's released reservation, forwarded once (id) to the region's books. */
   async release(key: CampaignDay, amountMicros: number): Promise<void> {
     await this.run({ op: "release", key, id: this.nextId("r"), amountMicros });
+  }
+
+  /** Gives global the idle allocation regions handed up when leases stranded (idempotent ids), then acks. */
+  async giveBackHandUps(limit = HAND_UPS_PER_CALL): Promise<number> {
+    return await giveBackHandUps(this.region, this.global, this.opts.regionId, limit);
   }
 
   /** Retries every kept step once, in order; those that fail again stay. */

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { budgetSlotOffset, createSharedMemory, layout as L } from "../auction/memory.ts";
 import { SharedBudget } from "./shared-budget.ts";
 import { BudgetBoard, BOARD_RELEASED, BOARD_STARVED } from "./board.ts";
-import { BudgetHierarchy } from "./hierarchy.ts";
+import { BudgetHierarchy, giveBackHandUps } from "./hierarchy.ts";
 import { PodLeases, type LeaseCampaign, type LeaseSettings } from "./pod-leases.ts";
 import { MemoryGlobalStore, MemoryRegionStore } from "./store/memory.ts";
 
@@ -107,6 +107,7 @@ describe("pod leases", () => {
     expect(spend(dead.memory, 0, 10_000)).toBe(true);
     await Bun.sleep(40);
     expect(await region.expire(0)).toBe(1);
+    expect(await giveBackHandUps(region, global, "eu")).toBe(1); // the region's idle part goes back to global
     const key = { campaign: "c1", day: today() };
     expect((await region.books(key)).strandedMicros).toBe(50_000);
     const alive = pod("alive", region, global);

@@ -60,6 +60,7 @@ export async function startBudget(config: TmaxConfig, slots: SharedBudget): Prom
         if (now - lastExpiry >= EXPIRY_INTERVAL_MS) {
           lastExpiry = now;
           await region.expire(b.leaseGraceMs).catch(() => 0);
+          await hierarchy.giveBackHandUps().catch(() => 0); // unacknowledged ones are listed again next time
         }
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "budget control plane tick failed", error: String((err as Error).stack ?? err) }));

@@ -58,7 +58,9 @@ redis.call('HINCRBY', KEYS[1], ARGV[3], tonumber(ARGV[4]))
 ${TOUCH}
 return 1`;
 
-/** KEYS: expiry zset. ARGV: grace ms, batch. -> leases stranded */
+/** KEYS: expiry zset, hand-up zset. ARGV: grace ms, batch. -> leases stranded. A campaign left with no live
+ *  lease hands its idle allocation up: alloc shrinks now, "u:<lease id>" and the hand-up zset remember it
+ *  until the caller has given it to global (HANDUPS, ACK_HANDUP). */
 export const EXPIRE = `${NOW}
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
 local n = 0
@@ -72,6 +74,13 @@ for _, m in ipairs(members) do
       redis.call('HINCRBY', books, 'stranded', tonumber(granted))
       redis.call('HSET', books, 'l:' .. id, granted .. ':' .. exp .. ':stranded')
       n = n + 1
+      local function bnum(f) return tonumber(redis.call('HGET', books, f) or '0') end
+      local avail = bnum('alloc') - bnum('leased') - bnum('spent') - bnum('stranded')
+      if bnum('leased') == 0 and avail > 0 then
+        redis.call('HINCRBY', books, 'alloc', -avail)
+        redis.call('HSET', books, 'u:' .. id, avail)
+        redis.call('ZADD', KEYS[2], now, m)
+      end
     end
   end
   redis.call('ZREM', KEYS[1], m)
@@ -99,4 +108,18 @@ if redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[1], amount) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'allocated', -amount)
 redis.call('HINCRBY', KEYS[1], 'r:' .. ARGV[2], -amount)
 ${TOUCH}
+return 1`;
+
+/** KEYS: hand-up zset. ARGV: limit. -> flat list member, up, member, up ... */
+export const HANDUPS = `local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  local books, id = string.match(m, '^(.*)\\n(.*)$')
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', books, 'u:' .. id) or '0'
+end
+return out`;
+
+/** KEYS: hand-up zset, books. ARGV: member, lease id. */
+export const ACK_HANDUP = `redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], 'u:' .. ARGV[2])
 return 1`;

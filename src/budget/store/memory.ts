@@ -10,10 +10,15 @@ export const CLOSED_LEASE_KEEP_MS = 3_600_000;
 interface RegionEntry { alloc: number; leased: number; spent: number; stranded: number; leases: Map<string, Lease>; applied: Set<string> }
 
 const keyOf = (k: CampaignDay) => `${k.campaign}\u0000${k.day}`;
+const keyFromString = (k: string): CampaignDay => {
+  const [campaign, day] = k.split("\u0000");
+  return { campaign: campaign!, day: day! };
+};
 
 export class MemoryRegionStore implements RegionStore {
   private readonly entries = new Map<string, RegionEntry>();
   private readonly seen = new Map<string, number>();
+  private readonly pendingUps = new Map<string, { key: CampaignDay; leaseId: string; upMicros: number }>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
@@ -81,7 +86,7 @@ export class MemoryRegionStore implements RegionStore {
   async expire(graceMs: number): Promise<number> {
     const now = this.nowMs();
     let stranded = 0;
-    for (const e of this.entries.values()) {
+    for (const [k, e] of this.entries) {
       for (const [id, lease] of e.leases) {
         if (lease.state === "closed" && lease.expiresAtMs + CLOSED_LEASE_KEEP_MS < now) e.leases.delete(id);
         if (lease.state !== "live" || lease.expiresAtMs + graceMs > now) continue;
@@ -89,9 +94,19 @@ export class MemoryRegionStore implements RegionStore {
         e.leased -= lease.grantedMicros;
         e.stranded += lease.grantedMicros;
         stranded++;
+        const up = this.handUp(e);
+        if (up > 0) this.pendingUps.set(`${k}\u0000${id}`, { key: keyFromString(k), leaseId: id, upMicros: up });
       }
     }
     return stranded;
+  }
+
+  async handUps(limit: number): Promise<Array<{ key: CampaignDay; leaseId: string; upMicros: number }>> {
+    return [...this.pendingUps.values()].slice(0, limit);
+  }
+
+  async ackHandUp(key: CampaignDay, leaseId: string): Promise<void> {
+    this.pendingUps.delete(`${keyOf(key)}\u0000${leaseId}`);
   }
 
   async books(key: CampaignDay): Promise<RegionBooks> {

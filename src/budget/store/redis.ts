@@ -2,7 +2,7 @@
 // coordinator, every mutation one atomic Lua script (lua.ts). Clients fail fast when Redis is down
 // (no offline queue, a command timeout): callers keep the operation and retry it with the same id.
 import Redis from "ioredis";
-import { APPLY_ONCE, CLAIM, EXPIRE, GIVE_BACK, GRANT, SETTLE } from "./lua.ts";
+import { ACK_HANDUP, APPLY_ONCE, CLAIM, EXPIRE, GIVE_BACK, GRANT, HANDUPS, SETTLE } from "./lua.ts";
 import { assertMicros, type CampaignDay, type GlobalBooks, type GlobalStore, type LeaseGrant, type RegionBooks, type RegionStore, type SettleResult } from "./types.ts";
 
 export const KEY_PREFIX = "tmax:budget:";
@@ -31,7 +31,9 @@ type Scripted = Redis & {
   tmaxClaim(books: string, zset: string, id: string, want: number, ttl: number, min: number): Promise<[number, number]>;
   tmaxSettle(books: string, zset: string, id: string, returned: number): Promise<[number, number]>;
   tmaxApplyOnce(books: string, id: string, amount: number, field: string, delta: number): Promise<number>;
-  tmaxExpire(zset: string, graceMs: number, batch: number): Promise<number>;
+  tmaxExpire(zset: string, handUps: string, graceMs: number, batch: number): Promise<number>;
+  tmaxHandUps(zset: string, limit: number): Promise<string[]>;
+  tmaxAckHandUp(zset: string, books: string, member: string, id: string): Promise<number>;
   tmaxGrant(books: string, id: string, region: string, want: number, budget: number): Promise<[number, number]>;
   tmaxGiveBack(books: string, id: string, region: string, amount: number): Promise<number>;
 };
@@ -41,7 +43,9 @@ function define(client: Redis): Scripted {
   c.defineCommand("tmaxClaim", { numberOfKeys: 2, lua: CLAIM });
   c.defineCommand("tmaxSettle", { numberOfKeys: 2, lua: SETTLE });
   c.defineCommand("tmaxApplyOnce", { numberOfKeys: 1, lua: APPLY_ONCE });
-  c.defineCommand("tmaxExpire", { numberOfKeys: 1, lua: EXPIRE });
+  c.defineCommand("tmaxExpire", { numberOfKeys: 2, lua: EXPIRE });
+  c.defineCommand("tmaxHandUps", { numberOfKeys: 1, lua: HANDUPS });
+  c.defineCommand("tmaxAckHandUp", { numberOfKeys: 2, lua: ACK_HANDUP });
   c.defineCommand("tmaxGrant", { numberOfKeys: 1, lua: GRANT });
   c.defineCommand("tmaxGiveBack", { numberOfKeys: 1, lua: GIVE_BACK });
   return c;
@@ -50,6 +54,8 @@ function define(client: Redis): Scripted {
 const regionKey = (k: CampaignDay) => `${KEY_PREFIX}r:{${k.campaign}}:${k.day}`;
 const globalKey = (k: CampaignDay) => `${KEY_PREFIX}g:{${k.campaign}}:${k.day}`;
 const EXPIRY_KEY = `${KEY_PREFIX}r:expiry`;
+const HANDUP_KEY = `${KEY_PREFIX}r:handups`;
+const REGION_KEY = new RegExp(`^${KEY_PREFIX}r:\\{(.*)\\}:(\\d{4}-\\d{2}-\\d{2})$`);
 
 export class RedisRegionStore implements RegionStore {
   private readonly redis: Scripted;
@@ -83,10 +89,25 @@ export class RedisRegionStore implements RegionStore {
   async expire(graceMs: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = Number(await this.redis.tmaxExpire(EXPIRY_KEY, graceMs, EXPIRE_BATCH));
+      const n = Number(await this.redis.tmaxExpire(EXPIRY_KEY, HANDUP_KEY, graceMs, EXPIRE_BATCH));
       total += n;
       if (n < EXPIRE_BATCH) return total;
     }
+  }
+
+  async handUps(limit: number): Promise<Array<{ key: CampaignDay; leaseId: string; upMicros: number }>> {
+    const flat = await this.redis.tmaxHandUps(HANDUP_KEY, limit);
+    const out: Array<{ key: CampaignDay; leaseId: string; upMicros: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [books, leaseId] = flat[i]!.split("\n");
+      const m = REGION_KEY.exec(books!);
+      if (m !== null) out.push({ key: { campaign: m[1]!, day: m[2]! }, leaseId: leaseId!, upMicros: Number(flat[i + 1]) });
+    }
+    return out;
+  }
+
+  async ackHandUp(key: CampaignDay, leaseId: string): Promise<void> {
+    await this.redis.tmaxAckHandUp(HANDUP_KEY, regionKey(key), `${regionKey(key)}\n${leaseId}`, leaseId);
   }
 
   async books(key: CampaignDay): Promise<RegionBooks> {

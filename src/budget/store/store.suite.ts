@@ -81,6 +81,20 @@ export function budgetStoreSuite(name: string, stores: () => StorePair): void {
     expect(await region.books(key)).toMatchObject({ strandedMicros: 0, spentMicros: 180, availableMicros: 520 });
   });
 
+  test(`${name}: a campaign whose last live lease strands hands its idle allocation up, remembered until acknowledged`, async () => {
+    const { region } = stores();
+    const key = fresh();
+    await region.credit(key, "t1", 1_000);
+    await region.claim(key, "only", 300, 20);
+    await Bun.sleep(60);
+    await region.expire(0);
+    expect(await region.books(key)).toMatchObject({ allocMicros: 300, leasedMicros: 0, strandedMicros: 300, availableMicros: 0 });
+    const ups = (await region.handUps(10_000)).filter((h) => h.key.campaign === key.campaign);
+    expect(ups).toEqual([{ key, leaseId: "only", upMicros: 700 }]);
+    await region.ackHandUp(key, "only");
+    expect((await region.handUps(10_000)).filter((h) => h.key.campaign === key.campaign)).toEqual([]);
+  });
+
   test(`${name}: a release (loss notice) is applied once and lowers spent`, async () => {
     const { region } = stores();
     const key = fresh();

@@ -59,8 +59,12 @@ export interface RegionStore {
   credit(key: CampaignDay, transferId: string, amountMicros: number): Promise<boolean>;
   /** A released reservation (loss notice) is spent no more (release `releaseId`, applied once). */
   release(key: CampaignDay, releaseId: string, amountMicros: number): Promise<boolean>;
-  /** Strands every live lease past its expiry + `graceMs`; returns how many. */
+  /** Strands every live lease past its expiry + `graceMs`; returns how many. A campaign left with no live
+   *  lease hands its idle allocation up: recorded as a pending hand-up until `ackHandUp`. */
   expire(graceMs: number): Promise<number>;
+  /** Hand-ups recorded by expiry, not yet acknowledged (the caller gives each to global, id `${leaseId}:xup`, then acks). */
+  handUps(limit: number): Promise<Array<{ key: CampaignDay; leaseId: string; upMicros: number }>>;
+  ackHandUp(key: CampaignDay, leaseId: string): Promise<void>;
   books(key: CampaignDay): Promise<RegionBooks>;
   /** SET NX with TTL: true the first time `key` is seen (notice de-duplication across pods). */
   once(key: string, ttlMs: number): Promise<boolean>;

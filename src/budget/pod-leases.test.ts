@@ -194,4 +194,35 @@ describe("pod leases", () => {
     expect(slots.books(0).remainingMicros).toBe(1_000 + 895_000);
     expect((await global.books(key)).byRegion).toEqual({ eu: 100_000, us: 900_000 });
   });
+
+  test("region unreachable: the pod spends only what its leases hold, takes them out at expiry, settles and claims again on reconnect", async () => {
+    const real = new MemoryRegionStore();
+    let down = false;
+    // The region as seen over a network that can fail: every call refused while `down`.
+    const region = new Proxy(real, { get: (target, prop) => {
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? (...args: unknown[]) => (down ? Promise.reject(new Error("region unreachable")) : value.apply(target, args)) : value;
+    } }) as MemoryRegionStore;
+    const global = new MemoryGlobalStore();
+    const p = pod("p1", region, global, { ...settings, leaseTtlMs: 1_000 });
+    const t0 = Date.now();
+    await p.leases.tick(t0);
+    expect(p.slots.books(0).remainingMicros).toBe(50_000);
+    down = true;
+    expect(spend(p.memory, 0, 30_000)).toBe(true); // 60% used
+    expect(spend(p.memory, 0, 10_000)).toBe(true); // 80% used: a refill is wanted but cannot be had
+    await p.leases.tick(t0 + 100);
+    expect(p.slots.books(0).remainingMicros).toBe(10_000);
+    await p.leases.tick(t0 + 1_000); // the lease expired here: its unspent part leaves the slot
+    expect(p.slots.books(0).remainingMicros).toBe(0);
+    expect(spend(p.memory, 0, 1)).toBe(false);
+    expect(p.hierarchy.pendingCount()).toBeGreaterThan(0); // the settle waits for the region
+    down = false;
+    await p.hierarchy.retryPending();
+    await p.leases.tick(t0 + 2_500); // past the back-off: claims again
+    const key = { campaign: "c1", day: today() };
+    expect((await real.books(key)).spentMicros).toBe(40_000);
+    expect(p.slots.books(0).remainingMicros).toBe(50_000);
+    expect(p.leases.violations).toBe(0);
+  });
 });

@@ -7,7 +7,9 @@ import { BudgetBoard } from "./board.ts";
 import { BudgetHierarchy } from "./hierarchy.ts";
 import { PodLeases, type LeaseCampaign } from "./pod-leases.ts";
 import type { SharedBudget } from "./shared-budget.ts";
+import { journaledStores } from "./store/journal.ts";
 import { MemoryGlobalStore, MemoryRegionStore } from "./store/memory.ts";
+import { join } from "node:path";
 import { budgetRedis, RedisGlobalStore, RedisRegionStore } from "./store/redis.ts";
 import type { GlobalStore, RegionStore } from "./store/types.ts";
 
@@ -25,9 +27,14 @@ export interface BudgetRuntime {
   stop(): Promise<void>;
 }
 
-export function budgetStores(config: TmaxConfig): { region: RegionStore; global: GlobalStore } {
+/** The embedded books' journal, in the audit dir (survives restarts with the audit trail). */
+export const BUDGET_JOURNAL_FILE = "budget.journal";
+
+export function budgetStores(config: TmaxConfig): { region: RegionStore; global: GlobalStore; close?: () => void } {
   const b = config.budget;
-  if (b.mode === "embedded") return { region: new MemoryRegionStore(), global: new MemoryGlobalStore() };
+  if (b.mode === "embedded") {
+    return b.journal ? journaledStores(join(config.audit.dir, BUDGET_JOURNAL_FILE)) : { region: new MemoryRegionStore(), global: new MemoryGlobalStore() };
+  }
   const region = b.regions.find((r) => r.id === b.region)!;
   return {
     region: new RedisRegionStore(budgetRedis({ url: region.redisUrl, commandTimeoutMs: b.commandTimeoutMs })),
@@ -41,7 +48,7 @@ export function leaseCampaigns(config: TmaxConfig): LeaseCampaign[] {
 
 export async function startBudget(config: TmaxConfig, slots: SharedBudget): Promise<BudgetRuntime> {
   const b = config.budget;
-  const { region, global } = budgetStores(config);
+  const { region, global, close: closeStores } = budgetStores(config);
   const hierarchy = new BudgetHierarchy(region, global, { regionId: b.region, pod: config.server.pod, leaseTtlMs: b.leaseTtlMs, regionChunkLeases: regionChunkLeases(b) });
   const board = BudgetBoard.allocate(config.campaigns.length);
   for (const c of config.campaigns) slots.reset(c.slot, 0);
@@ -78,6 +85,7 @@ export async function startBudget(config: TmaxConfig, slots: SharedBudget): Prom
       if (hierarchy.pendingCount() > 0) console.error(JSON.stringify({ level: "warn", msg: "budget steps not applied at shutdown: their money stays counted as spent", pending: hierarchy.pendingCount() }));
       await region.close();
       await global.close();
+      closeStores?.();
     },
   };
 }

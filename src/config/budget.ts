@@ -25,12 +25,17 @@ export interface BudgetSettings {
   noticeSecret: string;
   /** Where the exchange sends billing/loss notices (this server); null = http://<host>:<port>. */
   noticeBaseUrl: string | null;
+  /** Embedded: keep the books in a write-ahead journal in audit.dir, so a restart does not grant the day's budget again. */
+  journal: boolean;
 }
 
 export const BUDGET_DEFAULTS = {
   leaseTtlMs: 30_000, leaseGraceMs: 5_000, refillAtUse: 0.7, minLeaseMicros: 10_000, leaseShare: 0.1, maxLeaseFraction: 0.05,
   tickMs: 100, commandTimeoutMs: 500,
 } as const;
+
+ /** Embedded lease life: the longest allowed (one pod holds the whole budget; see src/budget/store/journal.ts). */
+export const EMBEDDED_LEASE_TTL_MS = 600_000;
 
 const REDIS_URL = /^rediss?:\/\/[^/\s]+/;
 
@@ -42,7 +47,8 @@ export function budgetSettings(b: ConfigFile["budget"], region: string): BudgetS
     mode, region,
     regions: (b?.regions ?? []).map((r) => ({ ...r })),
     globalRedisUrl: b?.globalRedisUrl ?? null,
-    leaseTtlMs: b?.leaseTtlMs ?? BUDGET_DEFAULTS.leaseTtlMs,
+    // Embedded with a journal: one pod, nothing to share: long leases (few journal writes); otherwise 30 s.
+    leaseTtlMs: b?.leaseTtlMs ?? (mode === "embedded" && b?.journal === true ? EMBEDDED_LEASE_TTL_MS : BUDGET_DEFAULTS.leaseTtlMs),
     leaseGraceMs: b?.leaseGraceMs ?? BUDGET_DEFAULTS.leaseGraceMs,
     refillAtUse: b?.refillAtUse ?? BUDGET_DEFAULTS.refillAtUse,
     minLeaseMicros: minLease,
@@ -54,6 +60,7 @@ export function budgetSettings(b: ConfigFile["budget"], region: string): BudgetS
     adminToken: b?.adminToken ?? null,
     noticeSecret: b?.noticeSecret ?? randomBytes(32).toString("base64url"),
     noticeBaseUrl: b?.noticeBaseUrl ?? null,
+    journal: b?.journal ?? false,
   };
   if (settings.noticeBaseUrl !== null && !/^https?:\/\/[^/\s]+/.test(settings.noticeBaseUrl)) throw new ConfigError("budget.noticeBaseUrl", "must be an http(s) URL");
   if (mode === "redis") checkDistributed(b!, settings);

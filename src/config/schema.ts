@@ -52,6 +52,7 @@ export const BudgetConfig = Type.Object({
   adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
   noticeSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
   noticeBaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  journal: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
 export const ConfigFile = Type.Object({

@@ -62,7 +62,7 @@ export class PodLeases {
     private readonly settings: LeaseSettings,
   ) {}
 
-  /** One pass over every campaign; claims run in the background (awaited by `settled()`). */
+  /** One pass over every campaign: expiry, releases, checks now; the claims it starts resolve the returned promise. */
   tick(nowMs: number): Promise<void> {
     const work: Promise<void>[] = [];
     const days = new Map<string, string>(); // one Intl call per time zone per tick, not per campaign

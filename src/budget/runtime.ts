@@ -58,22 +58,28 @@ export async function startBudget(config: TmaxConfig, slots: SharedBudget): Prom
   let stopped = false;
   let lastExpiry = 0;
   let running: Promise<void> = Promise.resolve();
+  // Store round trips run beside the pass, one of each kind at a time: a slow or unreachable store must
+  // not delay the next pass's expiries (which only touch shared memory).
+  let retrying: Promise<unknown> | null = null;
+  let expiring: Promise<unknown> | null = null;
+  const background = (work: () => Promise<unknown>) => work().catch((err) => console.error(JSON.stringify({ level: "error", msg: "budget store work failed", error: String(err) })));
   const loop = async () => {
     while (!stopped) {
       const now = Date.now();
       try {
-        await leases.tick(now);
-        await hierarchy.retryPending();
-        if (now - lastExpiry >= EXPIRY_INTERVAL_MS) {
+        void leases.tick(now).catch((err) => console.error(JSON.stringify({ level: "error", msg: "budget claim pass failed", error: String(err) })));
+        retrying ??= background(() => hierarchy.retryPending()).finally(() => { retrying = null; });
+        if (expiring === null && now - lastExpiry >= EXPIRY_INTERVAL_MS) {
           lastExpiry = now;
-          await region.expire(b.leaseGraceMs).catch(() => 0);
-          await hierarchy.giveBackHandUps().catch(() => 0); // unacknowledged ones are listed again next time
+          // Unacknowledged hand-ups are listed again next time.
+          expiring = background(async () => { await region.expire(b.leaseGraceMs); await hierarchy.giveBackHandUps(); }).finally(() => { expiring = null; });
         }
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "budget control plane tick failed", error: String((err as Error).stack ?? err) }));
       }
       await Bun.sleep(b.tickMs);
     }
+    await Promise.all([retrying, expiring]);
   };
   running = loop();
   return {

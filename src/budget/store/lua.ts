@@ -58,7 +58,7 @@ redis.call('HINCRBY', KEYS[1], ARGV[3], tonumber(ARGV[4]))
 ${TOUCH}
 return 1`;
 
-/** KEYS: expiry zset, hand-up zset. ARGV: grace ms, batch. -> leases stranded. A campaign left with no live
+/** KEYS: expiry zset, hand-up zset. ARGV: grace ms, batch. -> {leases stranded, index entries processed}. A campaign left with no live
  *  lease hands its idle allocation up: alloc shrinks now, "u:<lease id>" and the hand-up zset remember it
  *  until the caller has given it to global (HANDUPS, ACK_HANDUP). */
 export const EXPIRE = `${NOW}
@@ -85,7 +85,7 @@ for _, m in ipairs(members) do
   end
   redis.call('ZREM', KEYS[1], m)
 end
-return n`;
+return {n, #members}`;
 
 /** KEYS: global books. ARGV: transfer id, region, want, budget. -> {granted, unallocated} */
 export const GRANT = `redis.call('HSETNX', KEYS[1], 'budget', ARGV[4])

@@ -31,7 +31,7 @@ type Scripted = Redis & {
   tmaxClaim(books: string, zset: string, id: string, want: number, ttl: number, min: number): Promise<[number, number]>;
   tmaxSettle(books: string, zset: string, id: string, returned: number): Promise<[number, number]>;
   tmaxApplyOnce(books: string, id: string, amount: number, field: string, delta: number): Promise<number>;
-  tmaxExpire(zset: string, handUps: string, graceMs: number, batch: number): Promise<number>;
+  tmaxExpire(zset: string, handUps: string, graceMs: number, batch: number): Promise<[number, number]>;
   tmaxHandUps(zset: string, limit: number): Promise<string[]>;
   tmaxAckHandUp(zset: string, books: string, member: string, id: string): Promise<number>;
   tmaxGrant(books: string, id: string, region: string, want: number, budget: number): Promise<[number, number]>;
@@ -89,9 +89,9 @@ export class RedisRegionStore implements RegionStore {
   async expire(graceMs: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = Number(await this.redis.tmaxExpire(EXPIRY_KEY, HANDUP_KEY, graceMs, EXPIRE_BATCH));
-      total += n;
-      if (n < EXPIRE_BATCH) return total;
+      const [stranded, processed] = await this.redis.tmaxExpire(EXPIRY_KEY, HANDUP_KEY, graceMs, EXPIRE_BATCH);
+      total += Number(stranded);
+      if (Number(processed) < EXPIRE_BATCH) return total;
     }
   }
 

@@ -9,6 +9,7 @@ import { parseSimDspArgs, startSimDsp } from "./sim/dsp-sim.ts";
 import { formatSummary, parseLoadArgs, runLoad } from "./sim/load.ts";
 import { runConsumeCommand, runReconcileCommand } from "./audit/ledger/index.ts";
 import { runAuditQueryCommand } from "./audit/query/index.ts";
+import { runBudgetStatusCommand } from "./budget/status-command.ts";
 
 const USAGE = `usage:
   tmax serve --config FILE [--port N] [--workers N]   run the bidder
@@ -21,7 +22,9 @@ const USAGE = `usage:
   tmax billing consume --config FILE --brokers H:P[,..] [--topic T] [--group G]
                                                        Kafka -> billing ledger (distributed mode)
   tmax audit query (--config FILE | --audit-dir DIR) (--request-id ID | --advertiser A --from T1 --to T2)
-                   [--type TYPE] [--json]              find events in outbox, archive and ledger`;
+                   [--type TYPE] [--json]              find events in outbox, archive and ledger
+  tmax budget status --config FILE [--campaign ID] [--server URL] [--json]
+                                                       budget, committed, reserved, in leases, remaining, pacing`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -58,6 +61,12 @@ async function main(argv: string[]): Promise<void> {
       const [sub, ...args] = rest;
       if (sub !== "query") throw new Error(`unknown audit command "${sub ?? ""}"\n${USAGE}`);
       process.exitCode = await runAuditQueryCommand(args);
+      return;
+    }
+    case "budget": {
+      const [sub, ...args] = rest;
+      if (sub !== "status") throw new Error(`unknown budget command "${sub ?? ""}"\n${USAGE}`);
+      process.exitCode = await runBudgetStatusCommand(args);
       return;
     }
     case "load": {

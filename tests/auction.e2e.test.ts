@@ -52,8 +52,10 @@ describe("second price (at=2)", () => {
     const req = bidRequest({ at: 2 }, { bidfloor: 0.5 });
     const { bid } = onlyBid((await postAuction(tmax.url, req)).json);
     expect(bid.nurl).toContain("price=2.01");
-    expect(bid.burl).toContain("price=2.01");
-    expect(bid.burl).toContain(`id=${encodeURIComponent(req.id as string)}`);
+    // burl is tmax's signed billing notice URL; the DSP's own burl (macros substituted) rides in `u`.
+    const dspBurl = new URL(bid.burl).searchParams.get("u")!;
+    expect(dspBurl).toContain("price=2.01");
+    expect(dspBurl).toContain(`id=${encodeURIComponent(req.id as string)}`);
     expect(bid.nurl).not.toContain("${AUCTION_PRICE}");
   });
 

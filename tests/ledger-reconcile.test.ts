@@ -49,7 +49,8 @@ function writeConfig(port: number, auditDir = dir): string {
 async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runReconcileCommand(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  // These cases compare won cost with the reserved gauge (`--spend reserved`); committed: tests/budget-reconcile.test.ts.
+  const code = await runReconcileCommand(argv.length > 0 && !argv.includes("--spend") ? [...argv, "--spend", "reserved"] : argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out, err };
 }
 
@@ -79,7 +80,7 @@ describe("billing reconcile", () => {
     const { code, out, err } = await run(["--config", writeConfig(server.port!), "--date", DAY]);
     expect(err).toEqual([]);
     expect(out.at(-1)).toBe("discrepancies: 0");
-    expect(out.join("\n")).toContain("budgets do not reset daily yet");
+    expect(out.join("\n")).toContain("budgets reset at each campaign's day boundary");
     expect(out.join("\n")).toContain(`tmax_campaign_budget_reserved_micros from http://127.0.0.1:${server.port}/metrics`);
     expect(code).toBe(0);
   });

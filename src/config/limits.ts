@@ -24,4 +24,6 @@ export const LIMITS = {
   maxQueuedPerDsp: 2048,
   /** Largest DSP answer read. */
   maxDspResponseBytes: 1024 * 1024,
+  /** Budget steps (settles, transfers, releases) a pod keeps for retry while a store is unreachable. */
+  maxPendingBudgetOps: 100_000,
 } as const;

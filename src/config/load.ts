@@ -13,6 +13,7 @@ import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/r
 import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
 import type { PacingMode } from "../budget/pacing.ts";
 import { houseAdSettings, overloadSettings, rateLimitSettings, type HouseAdSettings, type OverloadSettings, type RateLimitSettings } from "../overload/config.ts";
+import { budgetSettings, campaignTimeZone, type BudgetSettings } from "./budget.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -20,6 +21,8 @@ export interface CampaignSettings {
   id: string; advertiserId: string; dailyBudgetMicros: number; currency: "USD"; slot: number;
   /** In config order (cap i is table window i); [] = uncapped. */
   frequencyCaps: FrequencyCapSettings[];
+  /** IANA zone whose midnight resets the daily budget (default "UTC"). */
+  timeZone?: string;
   /** "even": throttled to the day's spend curve; "asap": bids whenever it can. load.ts always sets it; absent = "even". */
   pacing?: PacingMode;
 }
@@ -60,6 +63,8 @@ export interface TmaxConfig {
   rateLimits: RateLimitSettings | null;
   /** The ad answered when no DSP bids; null = plain no-bid. */
   houseAd: HouseAdSettings | null;
+  /** The budget hierarchy: leases, region allocators, global coordinator, notices (src/budget/). */
+  budget: BudgetSettings;
 }
 
 const checker = TypeCompiler.Compile(ConfigFile);
@@ -129,6 +134,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     overload: overloadSettings(file.overload, file.auction?.dspTimeoutMs ?? 70),
     rateLimits: rateLimitSettings(file.rateLimits),
     houseAd: houseAdSettings(file.houseAd),
+    budget: budgetSettings(file.budget, file.server?.region ?? "local"),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");
   requireUnique(config.campaigns.map((c) => c.id), "campaigns");
@@ -145,7 +151,8 @@ function dspSettings(d: ConfigFile["dsps"][number], i: number, dspTimeoutMs: num
 function campaignSettings(c: ConfigFile["campaigns"][number], i: number): CampaignSettings {
   const micros = decimalToMicros(c.dailyBudget);
   if (micros === null) throw new ConfigError(`campaigns[${i}].dailyBudget`, "must be a non-negative decimal amount with at most 6 decimal places");
-  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i), pacing: campaignPacingMode(c.pacing) };
+  return { id: c.id, advertiserId: c.advertiserId, dailyBudgetMicros: micros, currency: c.currency, slot: i, frequencyCaps: frequencyCaps(c, i),
+    timeZone: campaignTimeZone(c.timeZone, i), pacing: campaignPacingMode(c.pacing) };
 }
 
 /** Two caps with one window length would share one count in a remote store: refused. */

@@ -31,7 +31,31 @@ export const CampaignConfig = Type.Object({
   dailyBudget: Type.Union([Type.Number(), Type.String()]),
   currency: Type.Literal("USD"),
   frequencyCaps: Type.Optional(Type.Array(FrequencyCapConfig, { maxItems: layout.FREQCAP_WINDOWS })),
+  timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   pacing: Type.Optional(CampaignPacingConfig),
+}, { additionalProperties: false });
+
+/** The budget hierarchy (src/budget/): embedded in-process books, or Redis per region plus one global. */
+export const BudgetConfig = Type.Object({
+  mode: Type.Optional(Type.Union([Type.Literal("embedded"), Type.Literal("redis")])),
+  regions: Type.Optional(Type.Array(Type.Object({
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    redisUrl: Type.String({ minLength: 1 }),
+    trafficShare: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+  }, { additionalProperties: false }), { minItems: 1, maxItems: 64 })),
+  globalRedisUrl: Type.Optional(Type.String({ minLength: 1 })),
+  leaseTtlMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 600_000 })),
+  leaseGraceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+  refillAtUse: Type.Optional(Type.Number({ minimum: 0.1, maximum: 0.95 })),
+  minLease: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+  leaseShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  maxLeaseFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  tickMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000 })),
+  commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000 })),
+  adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
+  noticeSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
+  noticeBaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  journal: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
 export const ConfigFile = Type.Object({
@@ -83,6 +107,7 @@ export const ConfigFile = Type.Object({
     level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))),
     sampleRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   }, { additionalProperties: false })),
+  budget: Type.Optional(BudgetConfig),
   frequencyCapStore: Type.Optional(Type.Object({
     redisUrl: Type.String({ minLength: 1 }),
     flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

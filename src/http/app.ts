@@ -9,6 +9,8 @@ import type { SloTracker } from "../slo/tracker.ts";
 import { log } from "../log/logger.ts";
 import { logAuction, requestIdOf } from "../log/request-log.ts";
 import { preParseShed, rateLimitAnswer } from "../overload/stage.ts";
+import { handleNotice } from "../budget/notice/handler.ts";
+import { handleAdminBudgets } from "../budget/admin.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
@@ -26,6 +28,9 @@ export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
       if (ctx.drain?.stopping) return Response.json({ status: "shutting_down", ...state.detail }, { status: 503, headers: { connection: "close" } });
       return Response.json({ status: state.ready ? "ready" : "not_ready", ...state.detail }, { status: state.ready ? 200 : 503 });
     })
+    .get("/notice/billing", async ({ request }) => notice(ctx, "billing", request))
+    .get("/notice/loss", async ({ request }) => notice(ctx, "loss", request))
+    .get("/admin/budgets", ({ request }) => toResponse(handleAdminBudgets(ctx, request)))
     .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
     .use(observeRoutes(hooks.slo));
 }
@@ -65,6 +70,11 @@ async function auction(ctx: WorkerContext, request: Request, receivedAt: number)
     log.error("auction failed", { worker: ctx.workerIndex, requestId: requestIdOf(bodyText), xRequestId: request.headers.get("x-request-id") ?? undefined, error: err });
     return Response.json({ error: "internal_error" }, { status: 500, headers: { "x-openrtb-version": "2.6" } });
   }
+}
+
+async function notice(ctx: WorkerContext, type: "billing" | "loss", request: Request): Promise<Response> {
+  if (ctx.notices === undefined) return Response.json({ error: "notices_disabled" }, { status: 404 });
+  return toResponse(await handleNotice(ctx, ctx.notices, type, new URL(request.url)));
 }
 
 function toResponse(answer: Answer): Response {

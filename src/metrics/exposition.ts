@@ -5,11 +5,12 @@ import { BID_BLOCKS, BID_REJECTIONS, DSP_OUTCOMES, REQUEST_OUTCOMES, type Counte
 import { NO_BID_REASONS } from "../openrtb/nbr.ts";
 import { registerHistograms } from "./histograms.ts";
 import type { SharedBudget } from "../budget/shared-budget.ts";
+import { BOARD_COMMITTED, BOARD_LEASES, BOARD_RELEASED, type BudgetBoard } from "../budget/board.ts";
 import type { TmaxConfig } from "../config/load.ts";
 
 type Sample = [labels: Record<string, string>, value: number];
 
-export function buildRegistry(config: TmaxConfig, counters: CounterReader, budget: SharedBudget): Registry {
+export function buildRegistry(config: TmaxConfig, counters: CounterReader, budget: SharedBudget, board?: BudgetBoard): Registry {
   const registry = new Registry();
   const counter = (name: string, help: string, labelNames: string[], samples: () => Sample[]) =>
     new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); for (const [l, v] of samples()) this.inc(l, v); } });
@@ -38,6 +39,14 @@ export function buildRegistry(config: TmaxConfig, counters: CounterReader, budge
     () => config.campaigns.map((c) => [{ campaign: c.id }, budget.books(c.slot).remainingMicros]));
   gauge("tmax_campaign_budget_reserved_micros", "Reserved (counted as spent) per campaign.", ["campaign"],
     () => config.campaigns.map((c) => [{ campaign: c.id }, budget.books(c.slot).reservedMicros]));
+  if (board !== undefined) {
+    gauge("tmax_campaign_budget_committed_micros", "Committed by billing notices per campaign, this pod, campaign day.", ["campaign"],
+      () => config.campaigns.map((c) => [{ campaign: c.id }, board.get(c.slot, BOARD_COMMITTED)]));
+    gauge("tmax_campaign_budget_released_micros", "Released by loss notices per campaign, this pod, campaign day.", ["campaign"],
+      () => config.campaigns.map((c) => [{ campaign: c.id }, board.get(c.slot, BOARD_RELEASED)]));
+    gauge("tmax_campaign_budget_leases", "Budget leases this pod holds per campaign.", ["campaign"],
+      () => config.campaigns.map((c) => [{ campaign: c.id }, board.get(c.slot, BOARD_LEASES)]));
+  }
   gauge("tmax_workers_ready", "Workers serving.", [], () => [[{}, counters.workersReady()]]);
   gauge("tmax_audit_outbox_pending_bytes", "Audit bytes waiting for their group commit, all workers.", [], () => [[{}, counters.outboxPendingBytes()]]);
   gauge("tmax_audit_outboxes_unhealthy", "Workers whose outbox sheds requests (disk failed, slow or overloaded).", [], () => [[{}, counters.outboxesUnhealthy()]]);

@@ -9,6 +9,7 @@ import type { CapIncrementSink } from "../freqcap/request.ts";
 import type { LocalCaps } from "../freqcap/local.ts";
 import type { RemoteCapStore } from "../freqcap/remote.ts";
 import type { OverloadGuard } from "../overload/guard.ts";
+import type { NoticeDeps } from "../budget/notice/handler.ts";
 
 export interface WorkerContext {
   config: TmaxConfig;
@@ -30,6 +31,8 @@ export interface WorkerContext {
   drain?: DrainState;
   /** Overload guard: pressure, value-based shedding, adaptive DSP deadline, rate limits (src/overload). */
   overload?: OverloadGuard;
+  /** Two-phase spend: signed billing/loss notice URLs in answers, and their endpoints (src/budget/notice/). */
+  notices?: NoticeDeps;
 }
 
 export interface DrainState {

@@ -10,6 +10,7 @@ import type { BidRequest } from "../openrtb/request.ts";
 import type { NoBidReason } from "../openrtb/nbr.ts";
 import type { WorkerContext } from "./context.ts";
 import { capIncrementOf, requestCaps, type CapIncrement, type RequestCaps } from "../freqcap/request.ts";
+import { markStarved } from "../budget/starved.ts";
 
 export interface ImpWin {
   impIndex: number;
@@ -59,6 +60,7 @@ export function decide(ctx: WorkerContext, req: BidRequest, collected: Collected
     const winner = scratch.winner(imp);
     if (winner >= 0) wins.push({ impIndex: imp, bid: flat[winner]!, clearingMicros: scratch.clearingPriceMicros(imp), costMicros: scratch.costMicros(imp) });
   }
+  if (budgetSkips > 0) markStarved(ctx, flat);
   const cappedBids = countCapped(ctx, flat.length, caps);
   const noBidReason = wins.length > 0 ? null : whyNoBid(candidates.length, rejected, answered, blocked, budgetSkips, cappedBids);
   return { wins, noBidReason, budgetSkips, cappedBids, capIncrements: capIncrements(ctx, wins, caps) };

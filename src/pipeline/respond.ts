@@ -7,6 +7,7 @@ import type { BidRequest } from "../openrtb/request.ts";
 import type { NoBidReason } from "../openrtb/nbr.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import type { ImpWin } from "./decide.ts";
+import { noticeUrls } from "../budget/notice/urls.ts";
 
 export const OPENRTB_VERSION_HEADER = { "x-openrtb-version": "2.6" } as const;
 
@@ -20,7 +21,7 @@ export function bidAnswer(ctx: WorkerContext, req: BidRequest, wins: ImpWin[]): 
     const seat = ctx.config.dsps[win.bid.dsp]!.id;
     let bids = seats.get(seat);
     if (bids === undefined) seats.set(seat, (bids = []));
-    bids.push(exchangeBid(req, win, seat));
+    bids.push(exchangeBid(ctx, req, win, seat));
   }
   const response: ExchangeBidResponse = {
     id: req.id,
@@ -30,13 +31,17 @@ export function bidAnswer(ctx: WorkerContext, req: BidRequest, wins: ImpWin[]): 
   return { status: 200, body: JSON.stringify(response), headers: { ...OPENRTB_VERSION_HEADER, "content-type": "application/json" } };
 }
 
-function exchangeBid(req: BidRequest, win: ImpWin, seat: string): ExchangeBid {
+function exchangeBid(ctx: WorkerContext, req: BidRequest, win: ImpWin, seat: string): ExchangeBid {
   const { bid } = win.bid;
   const price = microsToUnits(win.clearingMicros);
   const values = {
     auctionId: req.id, bidId: bid.id, impId: bid.impid, seatId: seat, adId: bid.adid ?? "",
     price: String(price), currency: "USD",
   };
+  const burl = substituteMacros(bid.burl, values);
+  const lurl = substituteMacros(bid.lurl, values);
+  const notices = ctx.notices === undefined ? { burl, lurl }
+    : noticeUrls(ctx, ctx.notices, { requestId: req.id, bidId: bid.id, impId: bid.impid, slot: win.bid.slot, costMicros: win.costMicros, dspId: seat }, burl, lurl);
   return {
     id: bid.id,
     impid: bid.impid,
@@ -47,8 +52,8 @@ function exchangeBid(req: BidRequest, win: ImpWin, seat: string): ExchangeBid {
     crid: bid.crid,
     cat: bid.cat,
     nurl: substituteMacros(bid.nurl, values),
-    burl: substituteMacros(bid.burl, values),
-    lurl: substituteMacros(bid.lurl, values),
+    burl: notices.burl,
+    lurl: notices.lurl,
     w: bid.w,
     h: bid.h,
   };

@@ -2,6 +2,7 @@
 // start `server.workers` workers on one port, and stop them again.
 import { createSharedMemory } from "../auction/memory.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
+import { startBudget, type BudgetRuntime } from "../budget/runtime.ts";
 import { FreqCapTable } from "../freqcap/table.ts";
 import { CounterLayout, CounterReader } from "../metrics/counters.ts";
 import type { WasmVariant } from "../auction/kernel.ts";
@@ -21,6 +22,8 @@ export interface RunningServer {
   url: string;
   budget: SharedBudget;
   counters: CounterReader;
+  /** The pod's budget control plane (leases, hierarchy, board). */
+  budgetRuntime: BudgetRuntime;
   stop(): Promise<void>;
   /** Rolling restart (SIGHUP): every worker replaced one at a time, no accepted request lost; resolves with the count. */
   restartWorkers(): Promise<number>;
@@ -35,7 +38,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   configureLogging(config.log);
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
-  for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
+  const budgetRuntime = await startBudget(config, budget); // slots hold leases, not the whole budget
   new FreqCapTable(memory).setAllRules(config.campaigns);
   const fraudModel = loadFraudModel(config, memory);
   const slots = workerSlots(config.server.workers);
@@ -44,13 +47,14 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const overload = allocateOverloadShared(config, slots);
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
-  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload });
+  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload, budgetBoard: budgetRuntime.board.buffer });
   try {
     for (let i = 0; i < config.server.workers; i++) {
       workers.push(await spawnWorker(initFor(i)));
     }
   } catch (err) {
     for (const w of workers) w.terminate();
+    await budgetRuntime.stop();
     throw err;
   }
   const set = new WorkerSet(workers.map((worker, slot) => ({ worker, slot })), slots, (slot) => spawnWorker(initFor(slot)),
@@ -61,10 +65,12 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     port,
     url: `http://${host}:${port}`,
     budget,
+    budgetRuntime,
     counters: new CounterReader(layout, counterBuffer),
     stop: async () => {
       clearInterval(retention);
       await stopWorkers(set.live.map((w) => w.worker), config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
+      await budgetRuntime.stop(); // after the last auction: leases taken out, settled upward
     },
     restartWorkers: () => set.restart(),
   };

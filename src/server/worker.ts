@@ -16,6 +16,7 @@ import { buildRegistry } from "../metrics/exposition.ts";
 import { startWorkerObserve } from "../observe/worker-observe.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
+import { workerNotices } from "../budget/notice/worker-notices.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
 import { configureLogging, log } from "../log/logger.ts";
@@ -33,6 +34,8 @@ export interface WorkerInit {
   port: number;
   wasmVariant: WasmVariant;
   overload: OverloadShared;
+  /** The pod's budget board (src/budget/board.ts): notice counters, lease figures. */
+  budgetBoard: SharedArrayBuffer;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
@@ -64,6 +67,7 @@ export async function startWorker(init: WorkerInit) {
     campaignBySlot: config.campaigns,
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
     drain: { inFlight: 0, stopping: false },
+    notices: workerNotices(config, init.budgetBoard, budget, init.port),
   };
   const drain = ctx.drain!;
   const capStore = config.frequencyCapStore === null ? null : createRedisCapStore({
@@ -74,7 +78,7 @@ export async function startWorker(init: WorkerInit) {
     ctx.capSink = remoteCapSink(capStore);
   }
   const overload = installOverloadGuard(ctx, init.overload, audit.outbox);
-  const registry = buildRegistry(config, reader, budget);
+  const registry = buildRegistry(config, reader, budget, ctx.notices?.board);
   const observe = startWorkerObserve(config, reader, budget, registry, capStore);
   registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config, init.overload.rows), init.overload.cells));
   const app = buildApp(ctx, {
@@ -103,6 +107,7 @@ export async function startWorker(init: WorkerInit) {
       observe.stop();
       await audit.stop();
       counters.markStopped();
+      ctx.notices?.dedupe.close();
     },
   };
 }

@@ -6,6 +6,8 @@ import { readFileSync, statSync } from "node:fs";
 import { LEDGER_LIMITS } from "./limits.ts";
 
 export const RESERVED_GAUGE = "tmax_campaign_budget_reserved_micros";
+/** Committed by billing notices (two-phase spend, src/budget/notice/): compared with the ledger's billed cost. */
+export const COMMITTED_GAUGE = "tmax_campaign_budget_committed_micros";
 
 export class BudgetSourceError extends Error {
   override name = "BudgetSourceError";
@@ -54,7 +56,7 @@ export function integerMicros(value: unknown, where: string): number {
 }
 
 /** Scrapes `<server>/metrics` and reads the reserved gauge. */
-export async function fetchBudgetSpend(serverUrl: string, fetchImpl: typeof fetch = fetch): Promise<Map<string, number>> {
+export async function fetchBudgetSpend(serverUrl: string, fetchImpl: typeof fetch = fetch, metric = RESERVED_GAUGE): Promise<Map<string, number>> {
   const url = new URL("/metrics", serverUrl).toString();
   let response: Response;
   try {
@@ -64,7 +66,7 @@ export async function fetchBudgetSpend(serverUrl: string, fetchImpl: typeof fetc
   }
   if (response.status !== 200) throw new BudgetSourceError(`${url} answered HTTP ${response.status}`);
   const text = await boundedText(response, LEDGER_LIMITS.maxMetricsBytes, url);
-  return parseReservedGauge(text);
+  return parseReservedGauge(text, metric);
 }
 
 async function boundedText(response: Response, maxBytes: number, what: string): Promise<string> {

@@ -41,13 +41,15 @@ export interface ReconcileOptions {
   date: string;
   /** Campaign id -> micros the budget system counts as spent. */
   budgetSpend: ReadonlyMap<string, number>;
+  /** "won" (default): auction_result cost vs reserved; "billed": billing_notice cost vs committed. */
+  measure?: "won" | "billed";
 }
 
 /** Compares the books; returns every campaign and every discrepancy, ordered by campaign id. */
-export function reconcile({ ledger, date, budgetSpend }: ReconcileOptions): Reconciliation {
+export function reconcile({ ledger, date, budgetSpend, measure = "won" }: ReconcileOptions): Reconciliation {
   if (!isDate(date)) throw new RangeError(`date must be a calendar date YYYY-MM-DD, got ${JSON.stringify(date)}`);
   for (const [id, spend] of budgetSpend) checkMicros(spend, `budget spend of campaign ${id}`);
-  const campaigns = ledgerBooks(ledger, date);
+  const campaigns = measure === "won" ? ledgerBooks(ledger, date) : billedBooks(ledger, date);
   for (const [campaignId, spend] of budgetSpend) {
     const known = campaigns.get(campaignId);
     if (known) known.budgetSpendMicros = spend;
@@ -66,6 +68,21 @@ function ledgerBooks(ledger: Ledger, date: string): Map<string, CampaignBooks> {
     book.ledgerCostMicros += cost.costMicros;
     checkMicros(book.ledgerCostMicros, `ledger cost of campaign ${cost.campaignId}`);
     books.set(cost.campaignId, book);
+  }
+  return books;
+}
+
+/** The ledger's billing notices per campaign (count and cost) for the day. */
+function billedBooks(ledger: Ledger, date: string): Map<string, CampaignBooks> {
+  const books = new Map<string, CampaignBooks>();
+  for (const row of ledger.campaignDayTotals(date)) {
+    const campaignId = String(row.campaign_id);
+    const book = books.get(campaignId) ?? { campaignId, advertiserIds: [], ledgerWins: 0, ledgerCostMicros: 0, budgetSpendMicros: null };
+    book.advertiserIds.push(String(row.advertiser_id));
+    book.ledgerWins += Number(row.billing_notices);
+    book.ledgerCostMicros += Number(row.billed_cost_micros);
+    checkMicros(book.ledgerCostMicros, `ledger billed cost of campaign ${campaignId}`);
+    if (book.ledgerWins > 0) books.set(campaignId, book);
   }
   return books;
 }

@@ -8,6 +8,7 @@ import { ConfigFile } from "./schema.ts";
 import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
+import { fraudSettings, type FraudSettings } from "../fraud/settings.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
@@ -40,8 +41,8 @@ export interface TmaxConfig {
     /** hot = outbox + ledger, warm = Parquet by date and advertiser, cold = compacted Parquet; nothing deleted before. */
     retention: RetentionPolicy;
   };
-  /** The fraud model: an XGBoost JSON model (binary:logistic), loaded into shared memory at start. */
-  fraud: { modelPath: string | null };
+  /** The fraud stage (src/fraud/settings.ts); modelPath: an XGBoost JSON model (binary:logistic), loaded into shared memory at start. */
+  fraud: FraudSettings;
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
 }
@@ -106,7 +107,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       retention: retentionPolicy(file.audit?.retention),
       kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12, compression: file.audit.kafka.compression ?? "zstd" },
     },
-    fraud: { modelPath: file.fraud?.modelPath ?? null },
+    fraud: fraudSettings(file.fraud),
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
   };
   requireUnique(config.dsps.map((d) => d.id), "dsps");

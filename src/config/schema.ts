@@ -3,6 +3,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { LIMITS } from "./limits.ts";
 import { layout } from "../auction/memory.ts";
+import { FraudConfig } from "../fraud/settings.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -72,9 +73,7 @@ export const ConfigFile = Type.Object({
       compression: Type.Optional(Type.Union([Type.Literal("zstd"), Type.Literal("gzip"), Type.Literal("none")])),
     }, { additionalProperties: false })),
   }, { additionalProperties: false })),
-  fraud: Type.Optional(Type.Object({
-    modelPath: Type.Optional(Type.String({ minLength: 1 })),
-  }, { additionalProperties: false })),
+  fraud: Type.Optional(FraudConfig),
   frequencyCapStore: Type.Optional(Type.Object({
     redisUrl: Type.String({ minLength: 1 }),
     flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

@@ -15,6 +15,7 @@ import { reportCapIncrements } from "../freqcap/request.ts";
 import { syncRemoteCaps } from "../freqcap/sync.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import type { DspReply } from "../dsp/fanout.ts";
+import { fraudBlocked, screen } from "./fraud.ts";
 
 /**
  * `receivedAt` is performance.now() when the request arrived; `bodyText` the decoded body;
@@ -25,12 +26,14 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   if ("problem" in intake) return invalid(ctx, intake.problem, intake.requestId, 400, exchangeId);
   if (!ctx.audit.healthy()) return shed(ctx, "audit_unavailable");
   const req = intake.request;
+  const dspLimit = screen(ctx, req); // [fraud] tier 1 rules + tier 2 score: 0 = blocked, fewer DSPs when flagged
+  if (dspLimit === 0) return fraudBlocked(ctx, req, exchangeId, receivedAt);
   const requestTmaxMs = req.tmax;
   const settings = ctx.config.auction;
   const windowMs = fanoutWindowMs(requestTmaxMs, settings);
   const fanoutStart = performance.now();
   const replies: DspReply[] = windowMs >= settings.minDspTimeoutMs
-    ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings)
+    ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings, dspLimit)
     : [];
   const fanoutWaitMs = performance.now() - fanoutStart;
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP

@@ -10,7 +10,9 @@ import type { WorkerInit, WorkerMessage } from "./worker.ts";
 import { WORKER_URL } from "../worker-url.ts";
 import { ConfigError } from "../config/errors.ts";
 import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archive/index.ts";
-import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
+import { loadFraudModelFile } from "../fraud/model-file.ts";
+import { loadFraudLists } from "../fraud/lists.ts";
+import { createFraudState } from "../fraud/stage.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 
 export interface RunningServer {
@@ -32,13 +34,14 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   for (const c of config.campaigns) budget.reset(c.slot, c.dailyBudgetMicros);
   new FreqCapTable(memory).setAllRules(config.campaigns);
   const fraudModel = loadFraudModel(config, memory);
+  const fraudState = createFraudState(config.server.workers);
   const layout = new CounterLayout(config.dsps.length, config.server.workers);
   const counterBuffer = layout.allocate();
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
   try {
     for (let i = 0; i < config.server.workers; i++) {
-      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant };
+      const init: WorkerInit = { config, memory, counters: counterBuffer, workerIndex: i, workerCount: config.server.workers, port, wasmVariant, fraudState: fraudState.buffer };
       workers.push(await spawnWorker(init));
     }
   } catch (err) {
@@ -110,16 +113,20 @@ function startRetention(config: TmaxConfig): ReturnType<typeof setInterval> {
   return timer;
 }
 
-/** Loads the configured XGBoost model into the shared memory once; a bad file is a config error. */
+/**
+ * Loads the configured XGBoost model (or, with the fraud stage on, the shipped default) into the
+ * shared memory once, and checks the fraud lists; a bad file is a config error.
+ */
 function loadFraudModel(config: TmaxConfig, memory: WebAssembly.Memory): FlatModel | null {
-  if (config.fraud.modelPath === null) return null;
-  let model: FlatModel;
+  if (config.fraud.enabled) loadFraudLists(config.fraud);
+  if (config.fraud.modelPath === null && !config.fraud.enabled) return null;
+  let model: FlatModel | null;
   try {
-    model = loadXgboostModel(config.fraud.modelPath);
+    model = loadFraudModelFile(config.fraud.modelPath, config.fraud.enabled);
   } catch (err) {
     throw new ConfigError("fraud.modelPath", (err as Error).message);
   }
-  writeModel(memory, model);
+  if (model !== null) writeModel(memory, model);
   return model;
 }
 

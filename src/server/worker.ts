@@ -15,6 +15,8 @@ import { CounterLayout, CounterReader, WorkerCounters } from "../metrics/counter
 import { buildRegistry } from "../metrics/exposition.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
+import { attachFraudState, FraudStage } from "../fraud/stage.ts";
+import { FraudCounterReader, registerFraudMetrics } from "../fraud/metrics.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
 
@@ -26,6 +28,8 @@ export interface WorkerInit {
   workerCount: number;
   port: number;
   wasmVariant: WasmVariant;
+  /** The fraud stage's shared tables and counters (src/fraud/shared/state.ts). */
+  fraudState: SharedArrayBuffer;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
@@ -55,6 +59,8 @@ export async function startWorker(init: WorkerInit) {
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
     drain: { inFlight: 0, stopping: false },
   };
+  const fraudState = attachFraudState(init.fraudState, workerCount);
+  if (config.fraud.enabled) ctx.fraud = new FraudStage(config.fraud, fraudState, workerIndex, memory, init.wasmVariant);
   const drain = ctx.drain!;
   const capStore = config.frequencyCapStore === null ? null : createRedisCapStore({
     url: config.frequencyCapStore.redisUrl, flushMs: config.frequencyCapStore.flushMs, timeoutMs: config.frequencyCapStore.fetchTimeoutMs,
@@ -64,6 +70,7 @@ export async function startWorker(init: WorkerInit) {
     ctx.capSink = remoteCapSink(capStore);
   }
   const registry = buildRegistry(config, reader, budget);
+  registerFraudMetrics(registry, new FraudCounterReader(fraudState));
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() === workerCount,

@@ -9,6 +9,7 @@ import { parseSimDspArgs, startSimDsp } from "./sim/dsp-sim.ts";
 import { formatSummary, parseLoadArgs, runLoad } from "./sim/load.ts";
 import { runConsumeCommand, runReconcileCommand } from "./audit/ledger/index.ts";
 import { runAuditQueryCommand } from "./audit/query/index.ts";
+import { FRAUD_USAGE, runFraudCommand } from "./fraud/eval/command.ts";
 
 const USAGE = `usage:
   tmax serve --config FILE [--port N] [--workers N]   run the bidder
@@ -21,7 +22,8 @@ const USAGE = `usage:
   tmax billing consume --config FILE --brokers H:P[,..] [--topic T] [--group G]
                                                        Kafka -> billing ledger (distributed mode)
   tmax audit query (--config FILE | --audit-dir DIR) (--request-id ID | --advertiser A --from T1 --to T2)
-                   [--type TYPE] [--json]              find events in outbox, archive and ledger`;
+                   [--type TYPE] [--json]              find events in outbox, archive and ledger
+${FRAUD_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -58,6 +60,10 @@ async function main(argv: string[]): Promise<void> {
       const [sub, ...args] = rest;
       if (sub !== "query") throw new Error(`unknown audit command "${sub ?? ""}"\n${USAGE}`);
       process.exitCode = await runAuditQueryCommand(args);
+      return;
+    }
+    case "fraud": {
+      process.exitCode = await runFraudCommand(rest);
       return;
     }
     case "load": {

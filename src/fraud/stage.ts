@@ -28,7 +28,12 @@ export class FraudStage {
   refresh(): void {
     if (this.state.generation() === this.seenGeneration) return;
     this.seenGeneration = this.state.generation();
-    this.screener.lists = loadFraudLists(this.settings);
+    try {
+      this.screener.lists = loadFraudLists(this.settings);
+    } catch (err) {
+      // The file changed again since the reload that checked it: keep the lists this worker has.
+      console.error(JSON.stringify({ level: "error", msg: "fraud lists reload failed: kept the previous lists", worker: this.workerIndex, error: (err as Error).message }));
+    }
     this.screener.scorer = this.scorer();
   }
 

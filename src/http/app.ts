@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import { readAuctionBody } from "./body.ts";
 import { invalid, runAuction } from "../pipeline/auction.ts";
 import type { Answer, WorkerContext } from "../pipeline/context.ts";
+import { fraudAdmin } from "../fraud/admin.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
@@ -19,6 +20,8 @@ export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
       if (ctx.drain?.stopping) return Response.json({ status: "shutting_down", ...state.detail }, { status: 503, headers: { connection: "close" } });
       return Response.json({ status: state.ready ? "ready" : "not_ready", ...state.detail }, { status: state.ready ? 200 : 503 });
     })
+    .post("/admin/fraud/reload", ({ request }) => fraudAdmin(ctx, request, "reload"), { parse: "none" })
+    .post("/admin/fraud/block", ({ request }) => fraudAdmin(ctx, request, "block"), { parse: "none" })
     .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }));
 }
 

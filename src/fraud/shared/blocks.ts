@@ -1,7 +1,7 @@
 // The dynamic block table: IPs and subnets (IPv4 /24, IPv6 /48) blocked until a time, written by
 // tier 3 or an operator at run time and read by every worker on every request (shared memory: live
 // without a restart). Keys are hashes of the address or of the subnet's prefix.
-import { parseIpv4, subnetOf } from "../ip/address.ts";
+import { parseIpv4, parseIpv6Prefix, subnetOf } from "../ip/address.ts";
 import { fnv1a, mix32, SEED_A, SEED_B } from "./hash.ts";
 import { B, type FraudState } from "./state.ts";
 
@@ -19,6 +19,7 @@ export function blockUntil(state: FraudState, target: string, nowMs: number, unt
     keyA = fnv1a(target, SEED_A ^ SUBNET_TAG);
     keyB = fnv1a(target, SEED_B ^ SUBNET_TAG);
   } else {
+    if (parseIpv4(target) < 0 && parseIpv6Prefix(target) === null) return false;
     keyA = fnv1a(target, SEED_A);
     keyB = fnv1a(target, SEED_B);
   }

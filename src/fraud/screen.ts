@@ -12,7 +12,7 @@ import { BLOCK, FLAG, ALLOW, newVerdict, setVerdict, type Verdict } from "./verd
 import { FEATURE_COUNT, newHistorySignals, writeFeatures, type HistorySignals } from "./features.ts";
 import { isCrawler } from "./rules/user-agent.ts";
 import { checkSchain } from "./rules/schain.ts";
-import { isBlocked } from "./shared/blocks.ts";
+import { isBlocked, isDeviceBlocked, isSubnetSuspect } from "./shared/blocks.ts";
 import { fnv1a, SEED_A, SEED_B } from "./shared/hash.ts";
 import { countDevice, countRate, countTiming, countTotal, packCountry } from "./shared/history.ts";
 import { H, type FraudState } from "./shared/state.ts";
@@ -23,6 +23,8 @@ export class Screener {
   private readonly verdict = newVerdict();
   private readonly signals: HistorySignals = newHistorySignals();
   private readonly score = new Float32Array(1);
+  /** The current request's device key (first hash word). */
+  private deviceA = 0;
 
   constructor(
     private readonly settings: FraudSettings,
@@ -54,7 +56,10 @@ export class Screener {
     if (schain !== null) return setVerdict(v, BLOCK, schain);
     const history = this.observe(req, ip, ua, nowMs);
     if (history !== null) return setVerdict(v, BLOCK, history);
-    return this.model(req, v);
+    if (isDeviceBlocked(this.state, this.deviceA, nowMs)) return setVerdict(v, BLOCK, "async_blocklist");
+    this.model(req, v);
+    if (v.action === ALLOW && ip !== "" && isSubnetSuspect(this.state, ip, nowMs)) setVerdict(v, FLAG, "async_suspect");
+    return v;
   }
 
   /** Updates the shared history for the IP and the device; a rate or geography rule that fires. */
@@ -64,6 +69,7 @@ export class Screener {
     const clockMs = state.clockMs(nowMs);
     const clockSec = state.clockSec(nowMs);
     const deviceA = deviceKey(req, ip, ua, SEED_A);
+    this.deviceA = deviceA;
     const deviceB = deviceKey(req, ip, ua, SEED_B);
     s.suspect = false;
     if (ip !== "") {

@@ -31,8 +31,10 @@ export const FraudConfig = Type.Object({
   async: Type.Optional(Type.Object({
     enabled: Type.Optional(Type.Boolean()),
     intervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 600_000 })),
+    windowMs: Type.Optional(Type.Integer({ minimum: 100, maximum: FRAUD_LIMITS.maxRateWindowMs })),
     subnetBurst: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000_000 })),
-    devicesPerIp: Type.Optional(Type.Integer({ minimum: 2, maximum: 32 })),
+    devicesPerSubnet: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
+    regularGapCv: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     blockSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -62,7 +64,7 @@ export interface FraudSettings {
   /** Bearer token for POST /admin/fraud/reload; null = the endpoint answers 404. */
   adminToken: string | null;
   /** Tier 3: the event-stream analysis. */
-  async: { enabled: boolean; intervalMs: number; subnetBurst: number; devicesPerIp: number; blockSec: number };
+  async: { enabled: boolean; intervalMs: number; windowMs: number; subnetBurst: number; devicesPerSubnet: number; regularGapCv: number; blockSec: number };
 }
 
 export function fraudSettings(file: FraudConfig | undefined): FraudSettings {
@@ -81,8 +83,9 @@ export function fraudSettings(file: FraudConfig | undefined): FraudSettings {
     schain: { required: f.schain?.required ?? false, sellers: f.schain?.sellers === undefined ? null : new Set(f.schain.sellers) },
     adminToken: f.adminToken ?? null,
     async: {
-      enabled: f.async?.enabled ?? true, intervalMs: f.async?.intervalMs ?? 1_000, subnetBurst: f.async?.subnetBurst ?? 2_000,
-      devicesPerIp: f.async?.devicesPerIp ?? 12, blockSec: f.async?.blockSec ?? 3_600,
+      enabled: f.async?.enabled ?? true, intervalMs: f.async?.intervalMs ?? 1_000, windowMs: f.async?.windowMs ?? 60_000,
+      subnetBurst: f.async?.subnetBurst ?? 5_000, devicesPerSubnet: f.async?.devicesPerSubnet ?? 200, regularGapCv: f.async?.regularGapCv ?? 0.03,
+      blockSec: f.async?.blockSec ?? 3_600,
     },
   };
   if (settings.flagThreshold > settings.blockThreshold) {

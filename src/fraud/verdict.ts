@@ -14,6 +14,7 @@ export const FRAUD_REASONS = [
   { id: "impossible_geo", tier: 1, nbr: NBR.suspectedNonHuman },
   { id: "model_score", tier: 2, nbr: NBR.suspectedNonHuman },
   { id: "async_blocklist", tier: 3, nbr: NBR.suspectedNonHuman },
+  { id: "async_suspect", tier: 3, nbr: NBR.suspectedNonHuman }, // flags only: a subnet tier 3 found suspect
 ] as const;
 
 export type FraudReason = (typeof FRAUD_REASONS)[number]["id"];

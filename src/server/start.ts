@@ -13,6 +13,7 @@ import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archi
 import { loadFraudModelFile } from "../fraud/model-file.ts";
 import { loadFraudLists } from "../fraud/lists.ts";
 import { createFraudState } from "../fraud/stage.ts";
+import { startTier3 } from "../fraud/async/run.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 
 export interface RunningServer {
@@ -49,6 +50,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     throw err;
   }
   const retention = startRetention(config);
+  const tier3 = config.fraud.enabled && config.fraud.async.enabled ? startTier3(config.fraud, fraudState, config.audit.dir) : null;
   const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
   return {
     port,
@@ -57,6 +59,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     counters: new CounterReader(layout, counterBuffer),
     stop: async () => {
       clearInterval(retention);
+      await tier3?.stop();
       await stopWorkers(workers, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
     },
   };

@@ -16,7 +16,7 @@ const USAGE = `usage:
   tmax demo [--port N] [--rps N] [--seconds S]         bidder + simulated DSPs + light traffic
   tmax sim-dsp --port N [--latency-ms 20..80] [--bid-rate 0.8] [--price 0.5..5]
                [--campaigns c1,c2] [--error-rate R] [--timeout-rate R]   a simulated DSP
-  tmax load --target URL --rps N --duration S [--seed N] [--imps N]      open-loop load
+  tmax load --target URL --rps N --duration S [--seed N] [--imps N] [--scenario mixed|humans|sophisticated]   open-loop load
   tmax billing reconcile --config FILE --date YYYY-MM-DD [--server URL | --budget-file F]
                                                        ledger vs the budget system's spend
   tmax billing consume --config FILE --brokers H:P[,..] [--topic T] [--group G]

@@ -2,25 +2,17 @@
 // (src/fraud/model/default.json, trained by scripts/fraud/train.py). A model must read the features
 // src/fraud/features.ts writes: no more than FEATURE_COUNT, and, when it saved feature names, the
 // same names in the same order.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { loadXgboostModel } from "./gbdt/xgboost.ts";
+import { loadXgboostModel, parseXgboostModel } from "./gbdt/xgboost.ts";
 import type { FlatModel } from "./gbdt/model.ts";
 import { FEATURE_COUNT, FEATURE_NAMES } from "./features.ts";
-import { BUNFS_ROOT, IS_COMPILED } from "../worker-url.ts";
+// Imported as text: bundled into the one-file binary too (bun build --compile), no path to resolve.
+import defaultModelJson from "./model/default.json" with { type: "text" };
 
-export const DEFAULT_MODEL_NAME = "default.json";
+export const DEFAULT_MODEL_SOURCE = "src/fraud/model/default.json (shipped)";
 
-/** The shipped default model (inside a compiled binary: its embedded copy). */
-export function defaultModelPath(): string {
-  return IS_COMPILED ? join(BUNFS_ROOT, DEFAULT_MODEL_NAME) : join(import.meta.dir, "model", "default.json");
-}
-
-/** Loads the configured or default model (null when neither exists). Throws a plain Error saying what is wrong. */
-export function loadFraudModelFile(modelPath: string | null, checkFeatures: boolean): FlatModel | null {
-  const path = modelPath ?? defaultModelPath();
-  if (modelPath === null && !existsSync(path)) return null;
-  const model = loadXgboostModel(path);
+/** Loads the configured model, or the shipped default. Throws a plain Error saying what is wrong. */
+export function loadFraudModelFile(modelPath: string | null, checkFeatures: boolean): FlatModel {
+  const model = modelPath === null ? parseXgboostModel(defaultModelJson as unknown as string, DEFAULT_MODEL_SOURCE) : loadXgboostModel(modelPath);
   if (checkFeatures) checkModelFeatures(model);
   return model;
 }

@@ -13,7 +13,7 @@ import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archi
 import { loadFraudModelFile } from "../fraud/model-file.ts";
 import { loadFraudLists } from "../fraud/lists.ts";
 import { createFraudState } from "../fraud/stage.ts";
-import { startTier3 } from "../fraud/async/run.ts";
+import { startTier3, tier3Source } from "../fraud/async/run.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 
 export interface RunningServer {
@@ -50,7 +50,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     throw err;
   }
   const retention = startRetention(config);
-  const tier3 = config.fraud.enabled && config.fraud.async.enabled ? startTier3(config.fraud, fraudState, config.audit.dir) : null;
+  const tier3 = config.fraud.enabled && config.fraud.async.enabled ? startTier3(config.fraud, fraudState, config.audit.dir, tier3Source(config)) : null;
   const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
   return {
     port,

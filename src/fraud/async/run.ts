@@ -6,6 +6,17 @@ import { OutboxTail, type EventSource } from "./outbox-tail.ts";
 import { blockDevice, blockUntil, markSubnetSuspect } from "../shared/blocks.ts";
 import type { FraudState } from "../shared/state.ts";
 import type { FraudSettings } from "../settings.ts";
+import { KafkaEventSource } from "./kafka-source.ts";
+import type { TmaxConfig } from "../../config/load.ts";
+
+/** Kafka's bid-events when the audit relays there (every pod's events), else this pod's outboxes. */
+export function tier3Source(config: TmaxConfig): EventSource {
+  const kafka = config.audit.kafka;
+  if (kafka === null) return new OutboxTail(config.audit.dir);
+  const source = new KafkaEventSource({ brokers: kafka.brokers, topic: kafka.topic, groupId: `tmax-fraud-${config.server.pod}`, clientId: `tmax-${config.server.pod}-fraud` });
+  source.ready.catch((err) => console.error(JSON.stringify({ level: "error", msg: "fraud tier 3: Kafka consumer failed; no async analysis", error: String((err as Error).message ?? err) })));
+  return source;
+}
 
 export interface Tier3 {
   /** Actions taken so far. */

@@ -4,6 +4,7 @@
 import type { BidRequest } from "../openrtb/request.ts";
 import type { Answer, WorkerContext } from "./context.ts";
 import { noBidAnswer } from "./respond.ts";
+import { NBR } from "../openrtb/nbr.ts";
 import { auctionEvents } from "../audit/events.ts";
 import { countVerdict } from "../fraud/metrics.ts";
 import { ACTION_NAMES, BLOCK, FLAG, type Verdict } from "../fraud/verdict.ts";
@@ -28,7 +29,8 @@ export function screen(ctx: WorkerContext, req: BidRequest): number {
   if (v.action !== FLAG) return ALL_DSPS;
   const ext = ((req as { ext?: Record<string, unknown> }).ext ??= {});
   ext.tmax = { ...(ext.tmax as object | undefined), ivt: { score: round4(v.score), flagged: true } };
-  const enabled = ctx.config.dsps.filter((d) => d.enabled).length;
+  let enabled = 0;
+  for (const dsp of ctx.config.dsps) if (dsp.enabled) enabled++;
   return Math.max(1, Math.floor(enabled * stage.settings.flaggedDspShare));
 }
 
@@ -37,8 +39,14 @@ export async function fraudBlocked(ctx: WorkerContext, req: BidRequest, exchange
   const audit = fraudAuditOf(req)!;
   const decision = { wins: [], noBidReason: "invalid_traffic" as const, budgetSkips: 0, cappedBids: 0, capIncrements: [] };
   ctx.counters.request("nobid");
+  try {
+    await ctx.audit.record(auctionEvents(ctx, req, exchangeId, [], [], decision, performance.now() - receivedAt));
+  } catch {
+    // No answer leaves without its audit record, a fraud block neither: shed as the auction path does.
+    ctx.counters.noBid("audit_unavailable");
+    return noBidAnswer("audit_unavailable", NBR.technicalError);
+  }
   ctx.counters.noBid("invalid_traffic");
-  await ctx.audit.record(auctionEvents(ctx, req, exchangeId, [], [], decision, performance.now() - receivedAt)).catch(() => undefined);
   const answer = noBidAnswer("invalid_traffic", audit.nbr!);
   answer.headers!["x-tmax-fraud-reason"] = audit.reason!;
   return answer;

@@ -19,6 +19,10 @@ export interface EvalReport {
   humans: { requests: number; blocked: number; flagged: number; falsePositiveRate: number; flaggedRate: number };
   reasons: Record<string, number>;
   goal: { botRecallMin: number; humanBlockMax: number; met: boolean };
+  /** HTTP answers by status (or transport outcome), when the replay recorded them. */
+  answers?: Record<string, number>;
+  /** Requests the server shed before screening (audit outbox unhealthy: answered 204, nbr 1). */
+  shed?: number;
 }
 
 export const GOAL = { botRecallMin: 0.95, humanBlockMax: 0.005 } as const;
@@ -66,7 +70,7 @@ export function evalReport(outcomes: readonly Outcome[]): EvalReport {
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 export function formatReport(r: EvalReport, title: string): string {
-  const lines = [`fraud eval ${title}: ${r.requests} requests (${r.unscreened} not screened)`];
+  const lines = [`fraud eval ${title}: ${r.requests} requests (${r.unscreened} not screened)${r.answers === undefined ? "" : `, answers ${JSON.stringify(r.answers)}`}${r.shed === undefined ? "" : `, shed ${r.shed}`}`];
   for (const [tier, t] of Object.entries(r.perTier)) lines.push(`  ${tier.padEnd(8)} blocked ${String(t.blocked).padStart(6)}  block rate ${pct(t.blockRate)}${t.flagged === undefined ? "" : `  flagged ${t.flagged}`}`);
   lines.push("  recall per kind (blocked or flagged):");
   for (const [kind, k] of Object.entries(r.perKind)) {

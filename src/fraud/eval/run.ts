@@ -37,8 +37,11 @@ export async function runFraudEval(opts: EvalOptions): Promise<EvalReport> {
   });
   const server = await startServer(config);
   try {
-    const labels = await replay(server.url, traffic);
-    return evalReport(await outcomesFromAudit(config.audit.dir, labels));
+    const { labels, answers } = await replay(server.url, traffic);
+    const report = evalReport(await outcomesFromAudit(config.audit.dir, labels));
+    report.answers = answers;
+    report.shed = server.counters.noBids("audit_unavailable");
+    return report;
   } finally {
     await server.stop();
     await Promise.all(dsps.map((d) => d.stop()));
@@ -47,9 +50,10 @@ export async function runFraudEval(opts: EvalOptions): Promise<EvalReport> {
 }
 
 /** Sends every request at its due time (open loop); resolves with the label of each request id once all are answered. */
-async function replay(url: string, traffic: ReturnType<typeof makeTraffic>): Promise<Map<string, Label>> {
+async function replay(url: string, traffic: ReturnType<typeof makeTraffic>): Promise<{ labels: Map<string, Label>; answers: Record<string, number> }> {
   const sender = makeSender(`${url}/openrtb2/auction`, 64, 100_000, "http-pool");
   const labels = new Map<string, Label>();
+  const answers: Record<string, number> = {};
   let pending = traffic.length;
   let finish = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -61,7 +65,11 @@ async function replay(url: string, traffic: ReturnType<typeof makeTraffic>): Pro
       const item = traffic[next++]!;
       const id = `eval-${next}`;
       labels.set(id, item.label);
-      sender.post(JSON.stringify({ ...item.body, id }), performance.now() + 2000, () => { if (--pending === 0) finish(); });
+      sender.post(JSON.stringify({ ...item.body, id }), performance.now() + 2000, (outcome, status) => {
+        const key = outcome === "ok" ? String(status) : outcome;
+        answers[key] = (answers[key] ?? 0) + 1;
+        if (--pending === 0) finish();
+      });
     }
     if (next < traffic.length) setTimeout(tick, 1);
   };
@@ -69,7 +77,7 @@ async function replay(url: string, traffic: ReturnType<typeof makeTraffic>): Pro
   if (traffic.length === 0) finish();
   await done;
   sender.close();
-  return labels;
+  return { labels, answers };
 }
 
 async function outcomesFromAudit(auditDir: string, labels: Map<string, Label>): Promise<Outcome[]> {

@@ -45,6 +45,7 @@ test("a burst from one /24 gets the whole subnet blocked in every worker", async
   expect(await eventually(async () => (await reason(from("84.1.1.200"))) === "async_blocklist")).toBe(true);
   for (let i = 0; i < 6; i++) expect(await reason(from(`84.1.1.${100 + i}`))).toBe("async_blocklist");
   expect(await reason(from("84.1.2.1"))).toBeNull();
+  expect(metric(await metrics(tmax.url), 'tmax_fraud_async_actions_total{action="block_subnet"}')).toBe(1);
 });
 
 test("a device with machine-regular timing is blocked, wherever its IP", async () => {

@@ -34,7 +34,7 @@ export const FEATURES = [
   { name: "has_language", meaning: "1 when device.language is present" },
   { name: "schain_nodes", meaning: "number of source.schain nodes (0 when absent)" },
   { name: "imp_count", meaning: "imps in the request" },
-  { name: "async_suspect", meaning: "1 when tier 3 marked the device or IP suspect (history table)" },
+  { name: "async_suspect", meaning: "1 when tier 3 marked the request's subnet suspect (block table); the shipped model never saw it set (training runs no tier 3): suspect subnets are flagged directly" },
 ] as const;
 
 export type FeatureName = (typeof FEATURES)[number]["name"];

@@ -4,9 +4,10 @@
 //   tmax_fraud_flagged_total                requests flagged by the model (sent to fewer DSPs)
 //   tmax_fraud_screened_total{result}       every screened request: allowed / flagged / blocked
 //   tmax_fraud_scored_total                 requests the model scored
+//   tmax_fraud_async_actions_total{action}  tier 3 actions (block_subnet, block_device, suspect_subnet)
 import { Counter, type Registry } from "prom-client";
 import { ACTION_NAMES, BLOCK, FLAG, FRAUD_REASONS, REASON_INDEX, type Verdict } from "./verdict.ts";
-import type { FraudState } from "./shared/state.ts";
+import { TIER3_ACTION_KINDS, type FraudState } from "./shared/state.ts";
 
 const ALLOWED = FRAUD_REASONS.length;
 const FLAGGED = ALLOWED + 1;
@@ -34,6 +35,7 @@ export class FraudCounterReader {
   allowed(): number { return this.sum(ALLOWED); }
   flagged(): number { return this.sum(FLAGGED); }
   scored(): number { return this.sum(SCORED); }
+  tier3Actions(kind: (typeof TIER3_ACTION_KINDS)[number]): number { return this.state.tier3Actions(kind); }
   blocked(): number { return FRAUD_REASONS.reduce((n, r) => n + this.blocks(r.id), 0); }
 }
 
@@ -46,4 +48,6 @@ export function registerFraudMetrics(registry: Registry, reader: FraudCounterRea
   family("tmax_fraud_screened_total", "Requests screened for invalid traffic, by result.", ["result"],
     () => [[{ result: ACTION_NAMES[0] }, reader.allowed()], [{ result: ACTION_NAMES[1] }, reader.flagged()], [{ result: ACTION_NAMES[2] }, reader.blocked()]]);
   family("tmax_fraud_scored_total", "Requests scored by the tier 2 model.", [], () => [[{}, reader.scored()]]);
+  family("tmax_fraud_async_actions_total", "Tier 3 actions: subnets and devices blocked, subnets marked suspect.", ["action"],
+    () => TIER3_ACTION_KINDS.map((k) => [{ action: k }, reader.tier3Actions(k)]));
 }

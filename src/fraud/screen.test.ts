@@ -4,8 +4,9 @@ import { Screener } from "./screen.ts";
 import { fraudSettings } from "./settings.ts";
 import { loadFraudLists } from "./lists.ts";
 import { createFraudState } from "./stage.ts";
-import { blockUntil } from "./shared/blocks.ts";
-import { BLOCK, ALLOW } from "./verdict.ts";
+import { blockDevice, blockUntil, markSubnetSuspect } from "./shared/blocks.ts";
+import { deviceKeyHex } from "./screen.ts";
+import { BLOCK, ALLOW, FLAG } from "./verdict.ts";
 import type { BidRequest } from "../openrtb/request.ts";
 
 const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
@@ -64,4 +65,16 @@ test("signals: distinct devices per IP and machine-regular timing", () => {
   expect(a.lastSignals.ipDevices).toBeGreaterThanOrEqual(6);
   for (let i = 0; i < 8; i++) a.screen(req({ ip: "83.1.1.1" }, { user: { id: "metronome" } }), t + i * 500);
   expect(a.lastSignals.deviceJitter).toBe(0);
+});
+
+test("tier 3 marks: a suspect subnet is flagged, a blocked device is blocked on any IP", () => {
+  const { state, a } = pair();
+  const t = 1_000_000_000_000;
+  markSubnetSuspect(state, "81.2.3.0/24", t, t + 60_000);
+  expect(a.screen(req(), t + 1)).toMatchObject({ action: FLAG, reason: "async_suspect", tier: 3, nbr: 0 });
+  expect(a.lastSignals.suspect).toBe(true);
+  const other = req({ ip: "93.1.1.1" }, { user: { id: "bot-7" } });
+  expect(a.screen(other, t + 2).action).toBe(ALLOW);
+  blockDevice(state, deviceKeyHex(other), t + 2, t + 60_000);
+  expect(a.screen(req({ ip: "94.1.1.1" }, { user: { id: "bot-7" } }), t + 3)).toMatchObject({ action: BLOCK, reason: "async_blocklist", tier: 3 });
 });

@@ -58,7 +58,7 @@ export class Screener {
     if (history !== null) return setVerdict(v, BLOCK, history);
     if (isDeviceBlocked(this.state, this.deviceA, nowMs)) return setVerdict(v, BLOCK, "async_blocklist");
     this.model(req, v);
-    if (v.action === ALLOW && ip !== "" && isSubnetSuspect(this.state, ip, nowMs)) setVerdict(v, FLAG, "async_suspect");
+    if (v.action === ALLOW && this.signals.suspect) setVerdict(v, FLAG, "async_suspect");
     return v;
   }
 
@@ -71,7 +71,7 @@ export class Screener {
     const deviceA = deviceKey(req, ip, ua, SEED_A);
     this.deviceA = deviceA;
     const deviceB = deviceKey(req, ip, ua, SEED_B);
-    s.suspect = false;
+    s.suspect = ip !== "" && isSubnetSuspect(state, ip, nowMs);
     if (ip !== "") {
       const at = state.ips.upsert(fnv1a(ip, SEED_A), fnv1a(ip, SEED_B), clockSec);
       const total = countTotal(state.ips, at, clockSec);
@@ -79,7 +79,6 @@ export class Screener {
       s.ipJitter = countTiming(state.ips, at, clockMs, total);
       s.ipAgeSec = clockSec - state.ips.words[at + H.FIRST_SEC]!;
       s.ipDevices = countDevice(state.ips, at, deviceA);
-      s.suspect = state.ips.words[at + H.SUSPECT]! > 0;
     } else {
       s.ipRate = 0; s.ipJitter = Number.NaN; s.ipAgeSec = 0; s.ipDevices = 0;
     }
@@ -91,7 +90,6 @@ export class Screener {
     s.deviceJitter = countTiming(dev, at, clockMs, total);
     s.deviceTotal = total;
     s.deviceAgeSec = clockSec - dev.words[at + H.FIRST_SEC]!;
-    s.suspect ||= dev.words[at + H.SUSPECT]! > 0;
     const country = packCountry(req.device?.geo?.country);
     const before = country === 0 ? 0 : Atomics.exchange(dev.words, at + H.COUNTRY_OR_DEVICES, country);
     s.geoChanged = before !== 0 && before !== country && total > 1;

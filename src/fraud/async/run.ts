@@ -67,6 +67,7 @@ export function startTier3(settings: FraudSettings, state: FraudState, auditDir:
 }
 
 function apply(state: FraudState, action: Tier3Action, nowMs: number, untilMs: number): void {
+  state.countTier3Action(action.kind);
   if (action.kind === "block_subnet") blockUntil(state, action.subnet, nowMs, untilMs);
   else if (action.kind === "block_device") blockDevice(state, action.deviceKey, nowMs, untilMs);
   else markSubnetSuspect(state, action.subnet, nowMs, untilMs);

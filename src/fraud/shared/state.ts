@@ -13,9 +13,7 @@ export const H = {
   /** Device: the country last seen (3 letters packed); IP: a 32-bit bitmap of device hashes seen. */
   COUNTRY_OR_DEVICES: 8,
   LAST_MS: 9, GAP_MS: 10, JITTER_MS: 11,
-  /** Set by tier 3: > 0 means suspect (the value is the unix-clock second it was set). */
-  SUSPECT: 12,
-  WORDS: 13,
+  WORDS: 12,
 } as const;
 
 /** Block table entry: until when (table clock seconds) the key is blocked. */
@@ -24,6 +22,9 @@ export const B = { UNTIL_SEC: 3, WORDS: 4 } as const;
 const HEADER_WORDS = 16;
 const BASE_SEC_WORD = 0;
 const GENERATION_WORD = 1;
+/** Tier 3 actions taken (main thread), one word per kind: see countTier3Action. */
+const TIER3_ACTIONS_WORD = 2;
+export const TIER3_ACTION_KINDS = ["block_subnet", "block_device", "suspect_subnet"] as const;
 
 export class FraudState {
   readonly devices: SharedTable;
@@ -72,6 +73,14 @@ export class FraudState {
 
   bumpGeneration(): number {
     return Atomics.add(this.header, GENERATION_WORD, 1) + 1;
+  }
+
+  countTier3Action(kind: (typeof TIER3_ACTION_KINDS)[number]): void {
+    Atomics.add(this.header, TIER3_ACTIONS_WORD + TIER3_ACTION_KINDS.indexOf(kind), 1);
+  }
+
+  tier3Actions(kind: (typeof TIER3_ACTION_KINDS)[number]): number {
+    return Atomics.load(this.header, TIER3_ACTIONS_WORD + TIER3_ACTION_KINDS.indexOf(kind));
   }
 
   /** Seconds on the tables' clock, from unix ms (>= 1). */

@@ -78,3 +78,19 @@ test("tier 3 marks: a suspect subnet is flagged, a blocked device is blocked on 
   blockDevice(state, deviceKeyHex(other), t + 2, t + 60_000);
   expect(a.screen(req({ ip: "94.1.1.1" }, { user: { id: "bot-7" } }), t + 3)).toMatchObject({ action: BLOCK, reason: "async_blocklist", tier: 3 });
 });
+
+test("while a reload rewrites the model, requests pass unscored instead of meeting a half-written model", () => {
+  const settings = fraudSettings({});
+  const state = createFraudState(1);
+  const rows = new Float32Array(64 * 256);
+  const alwaysBot = { name: "always-0.99", rows, scoreBatch: (_r: Float32Array, n: number, _f: number, out: Float32Array | Float64Array) => out.fill(0.99, 0, n), marginBatch: () => {} };
+  const s = new Screener(settings, loadFraudLists(settings), state, alwaysBot);
+  const t = 1_000_000_000_000;
+  expect(s.screen(req({}, { user: { id: "a" } }), t)).toMatchObject({ action: BLOCK, reason: "model_score" });
+  state.writingModel(() => {
+    const v = s.screen(req({}, { user: { id: "b" } }), t + 1);
+    expect(v.action).toBe(ALLOW);
+    expect(v.score).toBeNaN();
+  });
+  expect(s.screen(req({}, { user: { id: "c" } }), t + 2).reason).toBe("model_score");
+});

@@ -103,8 +103,16 @@ export class Screener {
   private model(req: BidRequest, v: Verdict): Verdict {
     const scorer = this.scorer;
     if (scorer === null) return setVerdict(v, ALLOW, null);
+    const seq = this.state.modelSeq();
+    if ((seq & 1) === 1) return setVerdict(v, ALLOW, null); // an admin reload is rewriting the model: unscored, as without a model
     writeFeatures(scorer.rows, 0, req, this.signals);
-    scorer.scoreBatch(scorer.rows, 1, FEATURE_COUNT, this.score);
+    try {
+      scorer.scoreBatch(scorer.rows, 1, FEATURE_COUNT, this.score);
+    } catch (err) {
+      if (this.state.modelSeq() === seq) throw err;
+      return setVerdict(v, ALLOW, null); // the model changed under the kernel (it may trap): unscored
+    }
+    if (this.state.modelSeq() !== seq) return setVerdict(v, ALLOW, null);
     const score = this.score[0]!;
     if (score > this.settings.blockThreshold) setVerdict(v, BLOCK, "model_score");
     else if (score >= this.settings.flagThreshold) setVerdict(v, FLAG, "model_score");

@@ -44,7 +44,7 @@ export class FraudStage {
   reload(): { model: string; generation: number } {
     const lists = loadFraudLists(this.settings);
     const model = loadFraudModelFile(this.settings.modelPath, true);
-    if (model !== null) writeModel(this.memory, model);
+    if (model !== null) this.state.writingModel(() => writeModel(this.memory, model));
     this.screener.lists = lists;
     this.screener.scorer = this.scorer();
     this.seenGeneration = this.state.bumpGeneration();

@@ -24,6 +24,8 @@ const BASE_SEC_WORD = 0;
 const GENERATION_WORD = 1;
 /** Tier 3 actions taken (main thread), one word per kind: see countTier3Action. */
 const TIER3_ACTIONS_WORD = 2;
+/** Model sequence (a seqlock): odd while an admin reload rewrites the shared model region. */
+const MODEL_SEQ_WORD = 8;
 export const TIER3_ACTION_KINDS = ["block_subnet", "block_device", "suspect_subnet"] as const;
 
 export class FraudState {
@@ -73,6 +75,20 @@ export class FraudState {
 
   bumpGeneration(): number {
     return Atomics.add(this.header, GENERATION_WORD, 1) + 1;
+  }
+
+  modelSeq(): number {
+    return Atomics.load(this.header, MODEL_SEQ_WORD);
+  }
+
+  /** Runs `write` (the model region rewrite) with the sequence odd around it, so scorers can tell. */
+  writingModel(write: () => void): void {
+    Atomics.add(this.header, MODEL_SEQ_WORD, 1);
+    try {
+      write();
+    } finally {
+      Atomics.add(this.header, MODEL_SEQ_WORD, 1);
+    }
   }
 
   countTier3Action(kind: (typeof TIER3_ACTION_KINDS)[number]): void {

@@ -2,7 +2,7 @@
 """Trains tmax's default fraud model (tier 2) with the real xgboost package and writes it as
 XGBoost JSON to src/fraud/model/default.json (what the server loads when fraud.modelPath is unset).
 
-    bun scripts/fraud/export.ts /tmp/fraud-train.csv --seeds 1,2,3,4,5,6
+    bun scripts/fraud/export.ts /tmp/fraud-train.csv --seeds 1,2,3,4,5,6   # mixed + sophisticated, 150 and 300 rps
     bun scripts/fraud/export.ts /tmp/fraud-valid.csv --seeds 101,102
     python3 scripts/fraud/train.py /tmp/fraud-train.csv /tmp/fraud-valid.csv [OUT.json]
 

@@ -59,9 +59,9 @@ export class FraudStage {
   }
 }
 
-/** The shared fraud state for `workerCount` workers (the main thread makes it once). */
-export function createFraudState(workerCount: number): FraudState {
-  return FraudState.create(workerCount, FRAUD_COUNTER_ROW);
+/** The shared fraud state for `workerCount` workers (the main thread makes it once); its clock starts at `nowMs`. */
+export function createFraudState(workerCount: number, nowMs = Date.now()): FraudState {
+  return FraudState.create(workerCount, FRAUD_COUNTER_ROW, nowMs);
 }
 
 /** A worker's view of the state the main thread made. */

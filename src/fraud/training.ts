@@ -12,7 +12,11 @@ import { layout as L } from "./gbdt/model.ts";
 import type { GbdtScorer, ScoreOutput } from "./gbdt/scorer.ts";
 import type { BidRequest } from "../openrtb/request.ts";
 import { makeTraffic, type Scenario } from "../sim/traffic/model.ts";
+import { makeRng } from "../util/rng.ts";
 import type { Label } from "../sim/traffic/actors.ts";
+
+/** Up to this much random delay is added to each request's due time (arrival order kept). */
+export const ARRIVAL_NOISE_MS = 40;
 
 export interface LabelledRows {
   /** rowCount x FEATURE_COUNT, row-major. */
@@ -37,13 +41,18 @@ export function capturingScorer(sink: (row: Float32Array) => void): GbdtScorer {
 export function labelledRows(scenario: Scenario, seed: number, rps: number, durationMs: number, config: FraudConfig = {}): LabelledRows {
   const settings = fraudSettings(config);
   const captured: Float32Array[] = [];
-  const screener = new Screener(settings, loadFraudLists(settings), createFraudState(1), capturingScorer((row) => captured.push(row)));
+  const start = Date.UTC(2026, 0, 1) + seed * 1000;
+  // The tables' clock starts with the traffic (not the wall clock): the rows depend on the seed alone.
+  const screener = new Screener(settings, loadFraudLists(settings), createFraudState(1, start), capturingScorer((row) => captured.push(row)));
   const labels: Label[] = [];
   const tier1Blocked: Record<string, number> = {};
-  const start = Date.UTC(2026, 0, 1) + seed * 1000;
+  // Arrival noise (network, a busy server, group commits): the model must not rely on perfect timing.
+  const noise = makeRng(seed ^ 0x5eed);
+  let lastMs = start;
   for (const item of makeTraffic({ scenario, seed, rps, durationMs })) {
     const before = captured.length;
-    screener.screen(item.body as BidRequest, start + item.atMs);
+    lastMs = Math.max(lastMs, start + item.atMs + noise() * ARRIVAL_NOISE_MS);
+    screener.screen(item.body as BidRequest, lastMs);
     if (captured.length > before) labels.push(item.label);
     else tier1Blocked[item.label] = (tier1Blocked[item.label] ?? 0) + 1;
   }

@@ -12,7 +12,7 @@ import { deviceOs, OS_UNKNOWN, uaBrowserMajor, uaIsMobile, uaOs } from "./rules/
 export const FEATURES = [
   { name: "ip_rate", meaning: "requests from the IP in the sliding rate window (all workers)" },
   { name: "device_rate", meaning: "requests from the device in the sliding rate window" },
-  { name: "ip_devices", meaning: "distinct devices seen on the IP (32-bucket bitmap, 1..32)" },
+  { name: "ip_devices", meaning: "distinct devices seen on the IP since its history entry was made (32-bucket bitmap, 1..32; not windowed)" },
   { name: "device_age_s", meaning: "seconds since the device was first seen (history table)" },
   { name: "device_total", meaning: "requests seen from the device (history table)" },
   { name: "ip_age_s", meaning: "seconds since the IP was first seen" },

@@ -10,13 +10,14 @@ import { formatSummary, parseLoadArgs, runLoad } from "./sim/load.ts";
 import { runConsumeCommand, runReconcileCommand } from "./audit/ledger/index.ts";
 import { runAuditQueryCommand } from "./audit/query/index.ts";
 import { runBudgetStatusCommand } from "./budget/status-command.ts";
+import { FRAUD_USAGE, runFraudCommand } from "./fraud/eval/command.ts";
 
 const USAGE = `usage:
   tmax serve --config FILE [--port N] [--workers N]   run the bidder
   tmax demo [--port N] [--rps N] [--seconds S]         bidder + simulated DSPs + light traffic
   tmax sim-dsp --port N [--latency-ms 20..80] [--bid-rate 0.8] [--price 0.5..5]
                [--campaigns c1,c2] [--error-rate R] [--timeout-rate R]   a simulated DSP
-  tmax load --target URL --rps N --duration S [--seed N] [--imps N]      open-loop load
+  tmax load --target URL --rps N --duration S [--seed N] [--imps N] [--scenario mixed|humans|sophisticated]   open-loop load
   tmax billing reconcile --config FILE --date YYYY-MM-DD [--server URL | --budget-file F]
                                                        ledger vs the budget system's spend
   tmax billing consume --config FILE --brokers H:P[,..] [--topic T] [--group G]
@@ -24,7 +25,8 @@ const USAGE = `usage:
   tmax audit query (--config FILE | --audit-dir DIR) (--request-id ID | --advertiser A --from T1 --to T2)
                    [--type TYPE] [--json]              find events in outbox, archive and ledger
   tmax budget status --config FILE [--campaign ID] [--server URL] [--json]
-                                                       budget, committed, reserved, in leases, remaining, pacing`;
+                                                       budget, committed, reserved, in leases, remaining, pacing
+${FRAUD_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -67,6 +69,10 @@ async function main(argv: string[]): Promise<void> {
       const [sub, ...args] = rest;
       if (sub !== "status") throw new Error(`unknown budget command "${sub ?? ""}"\n${USAGE}`);
       process.exitCode = await runBudgetStatusCommand(args);
+      return;
+    }
+    case "fraud": {
+      process.exitCode = await runFraudCommand(rest);
       return;
     }
     case "load": {

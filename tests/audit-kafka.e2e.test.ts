@@ -59,6 +59,7 @@ beforeAll(async () => {
   writeFileSync(serverConfig, JSON.stringify({
     server: { host: "127.0.0.1" },
     breaker: { failureThreshold: 1000, openMs: 1000 },
+    fraud: { enabled: false }, // one simulated traffic pool replayed fast: not what the fraud stage is tested on here
     dsps: [{ id: "d1", endpoint: dsp.url }],
     campaigns,
     audit: { dir: auditDir, ledger: "off", kafka: { brokers: kafka().brokers, topic: TOPIC, partitions: PARTITIONS } },

@@ -43,6 +43,7 @@ beforeAll(async () => {
     server: { host: "127.0.0.1" },
     // Breakers practically off: a stalled DSP answer on this shared machine must not skip the DSP.
     breaker: { failureThreshold: 1000, openMs: 1000 },
+    fraud: { enabled: false }, // one simulated traffic pool replayed fast: not what the fraud stage is tested on here
     dsps: [{ id: "d1", endpoint: dsp.url }],
     campaigns: [{ id: "c1", advertiserId: "adv-1", dailyBudget: "1000000000", currency: "USD" }],
     audit: { dir: auditDir },

@@ -6,6 +6,7 @@ import type { CandidateBid } from "../dsp/answer.ts";
 import type { DspReply } from "../dsp/fanout.ts";
 import type { Decision } from "../pipeline/decide.ts";
 import type { WorkerContext } from "../pipeline/context.ts";
+import { fraudAuditOf } from "../pipeline/fraud.ts";
 import { NO_USER_KEY, userKeyHex, userKeyOf } from "../freqcap/user-key.ts";
 import { EVENT_VERSION, type AuctionResultEvent, type BidRequestEvent, type DspBidSummary, type DspResponseEvent, type InvalidRequestEvent } from "./schema.ts";
 
@@ -59,7 +60,14 @@ function bidRequestEvent(f: RequestFacts, req: BidRequest): BidRequestEvent {
     device_type: req.device?.devicetype ?? null,
     imp_count: req.imp.length,
     tmax_ms: req.tmax ?? null,
+    ...fraudField(req),
   };
+}
+
+/** The fraud block, only on screened requests (the field is optional in version 1). */
+function fraudField(req: BidRequest): { fraud?: NonNullable<ReturnType<typeof fraudAuditOf>> } {
+  const fraud = fraudAuditOf(req);
+  return fraud === null ? {} : { fraud };
 }
 
 function dspResponseEvent(f: RequestFacts, reply: DspReply, candidates: CandidateBid[]): DspResponseEvent {

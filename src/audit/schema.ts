@@ -35,6 +35,21 @@ const Envelope = {
   worker: Type.Integer({ minimum: 0 }),
 };
 
+/**
+ * What the fraud stage decided for a request (added within version 1: absent on older events and
+ * when the stage is off). ip_subnet is the /24 (IPv4) or /48 (IPv6), never the address; device_key a
+ * 32-bit hash of the device's id, for tier 3 (src/fraud/async/).
+ */
+export const FraudAudit = Type.Object({
+  result: Type.Union([Type.Literal("allow"), Type.Literal("flag"), Type.Literal("block")]),
+  tier: Type.Integer({ minimum: 0, maximum: 3 }),
+  reason: OptStr,
+  nbr: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  score: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+  ip_subnet: OptStr,
+  device_key: OptStr,
+});
+
 /** One per bid request accepted for an auction (after validation). */
 export const BidRequestEvent = Type.Object({
   ...Envelope,
@@ -44,6 +59,7 @@ export const BidRequestEvent = Type.Object({
   device_type: Type.Union([Type.Integer(), Type.Null()]),
   imp_count: Type.Integer({ minimum: 0 }),
   tmax_ms: Type.Union([Type.Integer(), Type.Null()]),
+  fraud: Type.Optional(FraudAudit),
 });
 
 /** A valid bid inside a DSP's answer. */
@@ -128,6 +144,7 @@ export const AUDIT_EVENT_SCHEMAS = {
 
 export type AuditEventType = keyof typeof AUDIT_EVENT_SCHEMAS;
 export type BidRequestEvent = Static<typeof BidRequestEvent>;
+export type FraudAudit = Static<typeof FraudAudit>;
 export type DspResponseEvent = Static<typeof DspResponseEvent>;
 export type DspBidSummary = Static<typeof DspBidSummary>;
 export type BidEvent = Static<typeof BidEvent>;

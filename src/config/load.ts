@@ -9,6 +9,7 @@ import { ConfigError, fieldPath, reasonOf } from "./errors.ts";
 import { decimalToMicros } from "./money.ts";
 import { LIMITS } from "./limits.ts";
 import { DEFAULT_LOG_SETTINGS, type LogSettings } from "../log/logger.ts";
+import { fraudSettings, type FraudSettings } from "../fraud/settings.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
 import type { PacingMode } from "../budget/pacing.ts";
@@ -49,8 +50,8 @@ export interface TmaxConfig {
     /** hot = outbox + ledger, warm = Parquet by date and advertiser, cold = compacted Parquet; nothing deleted before. */
     retention: RetentionPolicy;
   };
-  /** The fraud model: an XGBoost JSON model (binary:logistic), loaded into shared memory at start. */
-  fraud: { modelPath: string | null };
+  /** The fraud stage (src/fraud/settings.ts); modelPath: an XGBoost JSON model (binary:logistic), loaded into shared memory at start. */
+  fraud: FraudSettings;
   /** Distributed caps: counts shared through Redis across pods; null in the embedded default. */
   frequencyCapStore: { redisUrl: string; flushMs: number; fetchTimeoutMs: number } | null;
   /** The even-pacing controller (src/budget/pacing.ts), run by the control plane. */
@@ -127,7 +128,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       retention: retentionPolicy(file.audit?.retention),
       kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12, compression: file.audit.kafka.compression ?? "zstd" },
     },
-    fraud: { modelPath: file.fraud?.modelPath ?? null },
+    fraud: fraudSettings(file.fraud),
     frequencyCapStore: capStoreSettings(file.frequencyCapStore),
     pacing: pacingSettings(file.pacing),
     log: { level: file.log?.level ?? DEFAULT_LOG_SETTINGS.level, sampleRate: file.log?.sampleRate ?? DEFAULT_LOG_SETTINGS.sampleRate },

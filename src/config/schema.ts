@@ -6,6 +6,7 @@ import { layout } from "../auction/memory.ts";
 import { CampaignPacingConfig, PacingConfig } from "../budget/pacing/config.ts";
 import { LOG_LEVELS } from "../log/logger.ts";
 import { HouseAdConfig, OverloadConfig, RateLimitsConfig } from "../overload/config.ts";
+import { FraudConfig } from "../fraud/settings.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
 const Ms = (max: number) => Type.Integer({ minimum: 1, maximum: max });
@@ -100,14 +101,12 @@ export const ConfigFile = Type.Object({
       compression: Type.Optional(Type.Union([Type.Literal("zstd"), Type.Literal("gzip"), Type.Literal("none")])),
     }, { additionalProperties: false })),
   }, { additionalProperties: false })),
-  fraud: Type.Optional(Type.Object({
-    modelPath: Type.Optional(Type.String({ minLength: 1 })),
-  }, { additionalProperties: false })),
   log: Type.Optional(Type.Object({
     level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))),
     sampleRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   }, { additionalProperties: false })),
   budget: Type.Optional(BudgetConfig),
+  fraud: Type.Optional(FraudConfig),
   frequencyCapStore: Type.Optional(Type.Object({
     redisUrl: Type.String({ minLength: 1 }),
     flushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

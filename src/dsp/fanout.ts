@@ -47,9 +47,9 @@ export class DspFanout {
 
   /**
    * Sends `request` (its tmax rewritten per DSP) to every eligible DSP; `deadlineAt` is in
-   * performance.now() ms. Returns the replies of the DSPs that were called (possibly none).
+   * performance.now() ms; at most `dspLimit` enabled DSPs are considered, in config order. Returns the replies of the DSPs that were called (possibly none).
    */
-  fanOut(request: { tmax?: number }, deadlineAt: number, settings: DeadlineSettings): Promise<DspReply[]> {
+  fanOut(request: { tmax?: number }, deadlineAt: number, settings: DeadlineSettings, dspLimit = Number.POSITIVE_INFINITY): Promise<DspReply[]> {
     const nowMs = performance.now();
     const replies: DspReply[] = [];
     const bodies = new Map<number, string>();
@@ -59,6 +59,7 @@ export class DspFanout {
     for (let i = 0; i < this.dsps.length; i++) {
       const dsp = this.dsps[i]!;
       if (!dsp.enabled) continue;
+      if (dspLimit-- <= 0) break; // a flagged request (src/pipeline/fraud.ts) goes to the first N enabled DSPs
       if (!this.breakers[i]!.allows(nowMs)) {
         this.counters.dsp(i, "skipped_breaker");
         continue;

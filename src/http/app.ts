@@ -11,6 +11,7 @@ import { logAuction, requestIdOf } from "../log/request-log.ts";
 import { preParseShed, rateLimitAnswer } from "../overload/stage.ts";
 import { handleNotice } from "../budget/notice/handler.ts";
 import { handleAdminBudgets } from "../budget/admin.ts";
+import { fraudAdmin } from "../fraud/admin.ts";
 
 export interface AppHooks {
   ready(): { ready: boolean; detail: Record<string, unknown> };
@@ -32,6 +33,8 @@ export function buildApp(ctx: WorkerContext, hooks: AppHooks) {
     .get("/notice/loss", async ({ request }) => notice(ctx, "loss", request))
     .get("/admin/budgets", ({ request }) => toResponse(handleAdminBudgets(ctx, request)))
     .get("/metrics", async () => new Response(await hooks.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
+    .post("/admin/fraud/reload", ({ request }) => fraudAdmin(ctx, request, "reload"), { parse: "none" })
+    .post("/admin/fraud/block", ({ request }) => fraudAdmin(ctx, request, "block"), { parse: "none" })
     .use(observeRoutes(hooks.slo));
 }
 

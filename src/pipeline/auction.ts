@@ -17,6 +17,7 @@ import type { Answer, WorkerContext } from "./context.ts";
 import type { DspReply } from "../dsp/fanout.ts";
 import { shedStage } from "../overload/stage.ts";
 import { houseAdAnswer } from "../overload/house-ad.ts";
+import { fraudBlocked, screen } from "./fraud.ts";
 
 /**
  * `receivedAt` is performance.now() when the request arrived; `bodyText` the decoded body;
@@ -29,12 +30,14 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   const req = intake.request;
   const shedAnswer = shedStage(ctx, req, exchangeId, receivedAt);
   if (shedAnswer !== null) return shedAnswer;
+  const dspLimit = screen(ctx, req); // [fraud] tier 1 rules + tier 2 score: 0 = blocked, fewer DSPs when flagged
+  if (dspLimit === 0) return fraudBlocked(ctx, req, exchangeId, receivedAt);
   const requestTmaxMs = req.tmax;
   const settings = ctx.config.auction;
   const windowMs = fanoutWindowMs(requestTmaxMs, settings, ctx.overload?.dspTimeoutMs);
   const fanoutStart = performance.now();
   const replies: DspReply[] = windowMs >= settings.minDspTimeoutMs
-    ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings)
+    ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings, dspLimit)
     : [];
   const fanoutWaitMs = performance.now() - fanoutStart;
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP

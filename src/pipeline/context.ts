@@ -10,6 +10,7 @@ import type { LocalCaps } from "../freqcap/local.ts";
 import type { RemoteCapStore } from "../freqcap/remote.ts";
 import type { OverloadGuard } from "../overload/guard.ts";
 import type { NoticeDeps } from "../budget/notice/handler.ts";
+import type { FraudStage } from "../fraud/stage.ts";
 
 export interface WorkerContext {
   config: TmaxConfig;
@@ -27,6 +28,8 @@ export interface WorkerContext {
   capSink?: CapIncrementSink;
   /** Distributed caps: where other pods' counts are read before each auction; none embedded. */
   remoteCaps?: RemoteCapStore;
+  /** The fraud stage (tier 1 rules, tier 2 model); none when fraud.enabled is false. */
+  fraud?: FraudStage;
   /** Graceful shutdown: auctions in flight in this worker, and whether it is draining (see src/server/worker.ts). */
   drain?: DrainState;
   /** Overload guard: pressure, value-based shedding, adaptive DSP deadline, rate limits (src/overload). */

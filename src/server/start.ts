@@ -11,7 +11,10 @@ import type { WorkerInit, WorkerMessage } from "./worker.ts";
 import { WORKER_URL } from "../worker-url.ts";
 import { ConfigError } from "../config/errors.ts";
 import { applyRetention, archiveDirOf, summarizeRetention } from "../audit/archive/index.ts";
-import { loadXgboostModel } from "../fraud/gbdt/xgboost.ts";
+import { loadFraudModelFile } from "../fraud/model-file.ts";
+import { loadFraudLists } from "../fraud/lists.ts";
+import { createFraudState } from "../fraud/stage.ts";
+import { startTier3, tier3Source } from "../fraud/async/run.ts";
 import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 import { configureLogging, log } from "../log/logger.ts";
 import { allocateOverloadShared } from "../overload/guard.ts";
@@ -42,12 +45,13 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   new FreqCapTable(memory).setAllRules(config.campaigns);
   const fraudModel = loadFraudModel(config, memory);
   const slots = workerSlots(config.server.workers);
+  const fraudState = createFraudState(slots);
   const layout = new CounterLayout(config.dsps.length, slots);
   const counterBuffer = layout.allocate();
   const overload = allocateOverloadShared(config, slots);
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
-  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload, budgetBoard: budgetRuntime.board.buffer });
+  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload, budgetBoard: budgetRuntime.board.buffer, fraudState: fraudState.buffer });
   try {
     for (let i = 0; i < config.server.workers; i++) {
       workers.push(await spawnWorker(initFor(i)));
@@ -60,6 +64,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const set = new WorkerSet(workers.map((worker, slot) => ({ worker, slot })), slots, (slot) => spawnWorker(initFor(slot)),
     (old) => stopWorkers(old, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS));
   const retention = startRetention(config);
+  const tier3 = config.fraud.enabled && config.fraud.async.enabled ? startTier3(config.fraud, fraudState, config.audit.dir, tier3Source(config)) : null;
   const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
   return {
     port,
@@ -69,6 +74,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
     counters: new CounterReader(layout, counterBuffer),
     stop: async () => {
       clearInterval(retention);
+      await tier3?.stop();
       await stopWorkers(set.live.map((w) => w.worker), config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
       await budgetRuntime.stop(); // after the last auction: leases taken out, settled upward
     },
@@ -127,16 +133,20 @@ function startRetention(config: TmaxConfig): ReturnType<typeof setInterval> {
   return timer;
 }
 
-/** Loads the configured XGBoost model into the shared memory once; a bad file is a config error. */
+/**
+ * Loads the configured XGBoost model (or, with the fraud stage on, the shipped default) into the
+ * shared memory once, and checks the fraud lists; a bad file is a config error.
+ */
 function loadFraudModel(config: TmaxConfig, memory: WebAssembly.Memory): FlatModel | null {
-  if (config.fraud.modelPath === null) return null;
-  let model: FlatModel;
+  if (config.fraud.enabled) loadFraudLists(config.fraud);
+  if (config.fraud.modelPath === null && !config.fraud.enabled) return null;
+  let model: FlatModel | null;
   try {
-    model = loadXgboostModel(config.fraud.modelPath);
+    model = loadFraudModelFile(config.fraud.modelPath, config.fraud.enabled);
   } catch (err) {
     throw new ConfigError("fraud.modelPath", (err as Error).message);
   }
-  writeModel(memory, model);
+  if (model !== null) writeModel(memory, model);
   return model;
 }
 

@@ -17,6 +17,8 @@ import { startWorkerObserve } from "../observe/worker-observe.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import { workerNotices } from "../budget/notice/worker-notices.ts";
+import { attachFraudState, FraudStage } from "../fraud/stage.ts";
+import { FraudCounterReader, registerFraudMetrics } from "../fraud/metrics.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import type { DrainState, WorkerContext } from "../pipeline/context.ts";
 import { configureLogging, log } from "../log/logger.ts";
@@ -36,6 +38,8 @@ export interface WorkerInit {
   overload: OverloadShared;
   /** The pod's budget board (src/budget/board.ts): notice counters, lease figures. */
   budgetBoard: SharedArrayBuffer;
+  /** The fraud stage's shared tables and counters (src/fraud/shared/state.ts). */
+  fraudState: SharedArrayBuffer;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
@@ -69,6 +73,8 @@ export async function startWorker(init: WorkerInit) {
     drain: { inFlight: 0, stopping: false },
     notices: workerNotices(config, init.budgetBoard, budget, init.port),
   };
+  const fraudState = attachFraudState(init.fraudState, workerCount);
+  if (config.fraud.enabled) ctx.fraud = new FraudStage(config.fraud, fraudState, workerIndex, memory, init.wasmVariant);
   const drain = ctx.drain!;
   const capStore = config.frequencyCapStore === null ? null : createRedisCapStore({
     url: config.frequencyCapStore.redisUrl, flushMs: config.frequencyCapStore.flushMs, timeoutMs: config.frequencyCapStore.fetchTimeoutMs,
@@ -81,6 +87,7 @@ export async function startWorker(init: WorkerInit) {
   const registry = buildRegistry(config, reader, budget, ctx.notices?.board);
   const observe = startWorkerObserve(config, reader, budget, registry, capStore);
   registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config, init.overload.rows), init.overload.cells));
+  registerFraudMetrics(registry, new FraudCounterReader(fraudState));
   const app = buildApp(ctx, {
     ready: () => ({
       ready: reader.workersReady() >= config.server.workers,

@@ -4,6 +4,7 @@
 import * as hdr from "hdr-histogram-js";
 import { makeBidRequest, makeRng } from "./requests.ts";
 import { makeSender, type ClientKind, type Outcome } from "./load-sender.ts";
+import { trafficBodies } from "./traffic/load-bodies.ts";
 
 export interface LoadOptions {
   target: string; // full URL; a bare origin gets /openrtb2/auction appended
@@ -16,6 +17,7 @@ export interface LoadOptions {
   connections?: number; // HttpPool sockets, default 256 (more in flight wait in the pool queue, timed from intended send)
   client?: ClientKind; // "http-pool" (default) or "fetch"; env TMAX_LOAD_CLIENT=fetch also selects fetch
   onProgress?: (line: string) => void;
+  scenario?: string; // traffic model scenario (src/sim/traffic): labelled humans and bots; outcomes counted per label
 }
 
 export interface LoadSummary {
@@ -34,6 +36,7 @@ export interface LoadSummary {
   rps: number; // achieved send rate
   client: string; // "http-pool" or "fetch"
   errorKinds: Record<string, number>; // e.g. {"status_500": 3, "timeout": 2, "ECONNRESET": 1}
+  byLabel?: Record<string, { sent: number; ok: number; nobid: number; errors: number }>; // with --scenario
 }
 
 const BODY_POOL = 256;
@@ -95,7 +98,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   const rps = opts.rps, timeoutMs = opts.timeoutMs ?? 1000, maxInFlight = opts.maxInFlight ?? 10000;
   const total = Math.round(rps * opts.durationS);
   const onProgress = opts.onProgress ?? ((l: string) => console.log(l));
-  const body = makeBodyFactory(opts.seed ?? 1, opts.imps);
+  const labelled = opts.scenario === undefined ? null : trafficBodies(opts.scenario, opts.seed ?? 1, rps, opts.durationS);
+  const body = labelled?.body ?? makeBodyFactory(opts.seed ?? 1, opts.imps);
+  const byLabel: NonNullable<LoadSummary["byLabel"]> = {};
   const sender = makeSender(normaliseTarget(opts.target), opts.connections ?? 256, maxInFlight, opts.client);
   const all = newHistogram(), sec = newHistogram();
   const c: Counters = { sent: 0, ok: 0, nobid: 0, errors: 0, timeouts: 0, dropped: 0 };
@@ -112,6 +117,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
     sender.post(body(i), now + timeoutMs, (outcome, status, detail) => {
       inFlight--;
       record(c, errorKinds, outcome, status, detail);
+      if (labelled !== null) countLabel(byLabel, labelled.label(i), outcome, status);
       rec(outcome === "queue_full" ? timeoutMs * 1000 : (performance.now() - intended) * 1000);
     });
   };
@@ -140,7 +146,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
     ...c,
     p50: pct(all, 50), p90: pct(all, 90), p99: pct(all, 99), p999: pct(all, 99.9), max: ms2(all.maxValue),
     durationS: Math.round(window * 1000) / 1000, rps: Math.round((c.sent / window) * 10) / 10, client: sender.kind, errorKinds,
+    ...(labelled === null ? {} : { byLabel }),
   };
+}
+
+function countLabel(byLabel: NonNullable<LoadSummary["byLabel"]>, label: string, outcome: Outcome, status: number): void {
+  const l = (byLabel[label] ??= { sent: 0, ok: 0, nobid: 0, errors: 0 });
+  l.sent++;
+  if (outcome === "ok" && status === 200) l.ok++;
+  else if (outcome === "ok" && status === 204) l.nobid++;
+  else l.errors++;
 }
 
 export function formatSummary(s: LoadSummary): string {
@@ -170,6 +185,7 @@ const SETTERS: Record<string, (o: LoadOptions, v: string, f: string) => void> = 
   "--max-in-flight": (o, v, f) => { o.maxInFlight = positive(f, v, true); },
   "--timeout-ms": (o, v, f) => { o.timeoutMs = positive(f, v, false); },
   "--connections": (o, v, f) => { o.connections = positive(f, v, true); },
+  "--scenario": (o, v) => { o.scenario = v; },
   "--client": (o, v, f) => {
     if (v !== "http-pool" && v !== "fetch") throw new Error(`${f}: expected http-pool or fetch, got "${v}"`);
     o.client = v;

@@ -40,6 +40,9 @@ const MOBILE = [
   { ua: "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36", os: "Android", osv: "13", make: "Samsung", model: "SM-S911B" },
 ] as const;
 
+/** First octets of consumer ISP space, none in the shipped data-center list (src/fraud/lists/datacenter.txt): simulated humans are not hosted. */
+export const RESIDENTIAL_FIRST_OCTETS = [24, 31, 67, 70, 71, 73, 75, 76, 77, 79, 80, 81, 82, 83, 84, 86, 87, 89, 90, 92, 93, 94, 98, 97, 100, 174, 177, 179, 181, 186, 187, 189, 190, 191, 200, 201] as const;
+
 const COUNTRIES = ["USA", "USA", "USA", "GBR", "DEU", "FRA", "CAN", "ESP", "ITA", "BRA"] as const;
 const DESKTOP_SIZES: ReadonlyArray<readonly [number, number]> = [[300, 250], [728, 90], [160, 600], [300, 600], [970, 250]];
 const MOBILE_SIZES: ReadonlyArray<readonly [number, number]> = [[320, 50], [300, 250], [320, 100], [320, 480]];
@@ -106,7 +109,7 @@ function makeSiteOrApp(rng: Rng): { site?: object; app?: object } {
 }
 
 function makeDevice(rng: Rng, mobile: boolean, inApp: boolean): object {
-  const ip = `${Math.floor(rng() * 200) + 20}.${Math.floor(rng() * 256)}.${Math.floor(rng() * 256)}.${Math.floor(rng() * 254) + 1}`;
+  const ip = `${pick(rng, RESIDENTIAL_FIRST_OCTETS)}.${Math.floor(rng() * 256)}.${Math.floor(rng() * 256)}.${Math.floor(rng() * 254) + 1}`;
   const geo = { country: pick(rng, COUNTRIES), type: 2 };
   if (!mobile) {
     const d = pick(rng, DESKTOP);

@@ -75,7 +75,9 @@ export async function startTmax(config: Record<string, unknown>, workers = 2): P
   const dir = tempDir();
   const auditDir = join(dir, "audit");
   const file = join(dir, "tmax.json");
-  writeFileSync(file, JSON.stringify({ audit: { dir: auditDir }, ...config }));
+  // The fraud stage is off unless a test turns it on: most tests replay one device and IP many times.
+  const fraud = { enabled: false, ...(config.fraud as object | undefined) };
+  writeFileSync(file, JSON.stringify({ audit: { dir: auditDir }, ...config, fraud }));
   buildWasm(); // no-op when fresh; lets a single test file run on its own
   const proc = await startCli(["serve", "--config", file, "--port", "0", "--workers", String(workers)]);
   return { ...proc, auditDir };

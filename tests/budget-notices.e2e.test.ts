@@ -82,7 +82,7 @@ test("/admin/budgets: 401 without the token; with it, per campaign budget, commi
   expect(res.status).toBe(200);
   const body: any = await res.json();
   const row = body.campaigns[0];
-  expect(row).toMatchObject({ campaign: "c1", budgetMicros: 10_000_000, committedMicros: 2_000, releasedMicros: 2_000, pacing: { mode: "asap", state: "n/a" } });
+  expect(row).toMatchObject({ campaign: "c1", budgetMicros: 10_000_000, committedMicros: 2_000, releasedMicros: 2_000, pacing: { mode: "asap", state: "full", participation: 1 } });
   expect(row.reservedMicros).toBeGreaterThanOrEqual(6_000);
   expect(row.inLeasesMicros + row.reservedMicros).toBe(10_000_000); // embedded: one lease holds the whole budget
   expect(row.remainingMicros).toBe(row.inLeasesMicros);

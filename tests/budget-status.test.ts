@@ -39,7 +39,7 @@ test("status shows per campaign budget, spent, stranded, in leases, remaining an
   expect(res.code).toBe(0);
   expect(JSON.parse(res.stdout)).toEqual([{
     campaign: "c1", day, budgetMicros: 2_000_000, unallocatedMicros: 1_500_000, inLeasesMicros: 100_000, spentMicros: 60_000, strandedMicros: 0,
-    regionAvailableMicros: 340_000, remainingMicros: 1_940_000, pacing: { mode: "asap", state: "n/a" },
+    regionAvailableMicros: 340_000, remainingMicros: 1_940_000, pacing: { mode: "asap", state: "n/a", participation: null },
   }]);
   const table = await runCli(["budget", "status", "--config", file]);
   expect(table.code).toBe(0);

@@ -36,7 +36,8 @@ export async function runBudgetTorture(opts: TortureOptions): Promise<CheckResul
     procs.push(...sims);
     const base = {
       dsps: sims.map((s, i) => ({ id: `sim${i + 1}`, endpoint: s.url })),
-      campaigns: campaigns.map((c) => ({ id: c.id, advertiserId: `a${c.id}`, dailyBudget: (c.budgetMicros / 1e6).toFixed(6), currency: "USD" })),
+      // asap: the torture measures delivery against budget within minutes, not a day's even spend curve
+      campaigns: campaigns.map((c) => ({ id: c.id, advertiserId: `a${c.id}`, dailyBudget: (c.budgetMicros / 1e6).toFixed(6), currency: "USD", pacing: "asap" })),
       budget: {
         mode: "redis", globalRedisUrl: globalRedis.url, leaseTtlMs: LEASE_TTL_MS, leaseGraceMs: LEASE_GRACE_MS, tickMs: 100, commandTimeoutMs: 300,
         minLease: "0.002", leaseShare: 0.25, maxLeaseFraction: 0.5, noticeSecret: "torture-notice-secret-0123456789",

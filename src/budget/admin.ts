@@ -17,7 +17,7 @@ export function handleAdminBudgets(ctx: WorkerContext, request: Request): Answer
   const chosen = campaign === null ? ctx.campaignBySlot : ctx.campaignBySlot.filter((c) => c.id === campaign);
   if (campaign !== null && chosen.length === 0) return json(404, { error: "unknown_campaign", campaign });
   const { slots, board } = ctx.notices;
-  return json(200, { pod: ctx.config.server.pod, region: ctx.config.server.region, mode: ctx.config.budget.mode, campaigns: chosen.map((c) => podStatus(c, slots, board)) });
+  return json(200, { pod: ctx.config.server.pod, region: ctx.config.server.region, mode: ctx.config.budget.mode, campaigns: chosen.map((c) => podStatus(c, slots, board, ctx.pacing)) });
 }
 
 function sameText(a: string, b: string): boolean {

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { loadConfigFile, type CampaignSettings, type TmaxConfig } from "../config/load.ts";
 import { microsToUnits } from "../config/money.ts";
 import { campaignDay } from "./day.ts";
+import { pacingStatus } from "./status.ts";
 import { budgetRedis, RedisGlobalStore, RedisRegionStore } from "./store/redis.ts";
 
 /** Longest wait for a pod's /admin/budgets or a store. */
@@ -57,7 +58,7 @@ export async function hierarchyStatus(config: TmaxConfig, campaigns: CampaignSet
       rows.push({
         campaign: c.id, day: key.day, budgetMicros: c.dailyBudgetMicros, unallocatedMicros: unallocated, inLeasesMicros: inLeases, spentMicros: spent,
         strandedMicros: stranded, regionAvailableMicros: regionAvailable, remainingMicros: unallocated + regionAvailable + inLeases,
-        pacing: { mode: c.pacing ?? "even", state: "n/a" },
+        pacing: pacingStatus(c),
       });
     }
     return rows;
@@ -82,7 +83,8 @@ async function podView(config: TmaxConfig, server: string, campaign: string | un
   }
   console.log(`pod ${body.pod}`);
   printTable(["campaign", "budget", "committed", "reserved", "in leases", "remaining", "pacing"],
-    body.campaigns.map((r) => [r.campaign, money(r.budgetMicros), money(r.committedMicros), money(r.reservedMicros), money(r.inLeasesMicros), money(r.remainingMicros), `${r.pacing.mode} (${r.pacing.state})`]));
+    body.campaigns.map((r) => [r.campaign, money(r.budgetMicros), money(r.committedMicros), money(r.reservedMicros), money(r.inLeasesMicros), money(r.remainingMicros),
+      `${r.pacing.mode} (${r.pacing.state}${r.pacing.participation === null || r.pacing.participation === undefined ? "" : ` p=${r.pacing.participation}`})`]));
   return 0;
 }
 

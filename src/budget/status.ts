@@ -3,8 +3,14 @@
 import { BOARD_COMMITTED, BOARD_DAY, BOARD_LEASES, BOARD_RELEASED, BOARD_UPSTREAM_LEFT, type BudgetBoard } from "./board.ts";
 import type { SharedBudget } from "./shared-budget.ts";
 import type { CampaignSettings } from "../config/load.ts";
+import type { PacingReader } from "./pacing-shared.ts";
 
-export interface PacingStatus { mode: "even" | "asap"; state: string }
+/**
+ * `participation`: the controller's probability that the campaign takes part in an auction (1 = every
+ * one); `state`: "full" (p = 1: on or behind its curve, or asap), "throttled" (ahead of its curve),
+ * "stopped" (p = 0: the day's budget is spent), or "n/a" where no controller runs (the stores' view).
+ */
+export interface PacingStatus { mode: "even" | "asap"; state: "full" | "throttled" | "stopped" | "n/a"; participation: number | null }
 
 export interface PodBudgetStatus {
   campaign: string;
@@ -23,7 +29,7 @@ export interface PodBudgetStatus {
   pacing: PacingStatus;
 }
 
-export function podStatus(c: CampaignSettings, slots: SharedBudget, board: BudgetBoard): PodBudgetStatus {
+export function podStatus(c: CampaignSettings, slots: SharedBudget, board: BudgetBoard, pacing?: PacingReader): PodBudgetStatus {
   const books = slots.books(c.slot);
   return {
     campaign: c.id,
@@ -35,7 +41,14 @@ export function podStatus(c: CampaignSettings, slots: SharedBudget, board: Budge
     inLeasesMicros: books.remainingMicros,
     leases: board.get(c.slot, BOARD_LEASES),
     remainingMicros: books.remainingMicros + board.get(c.slot, BOARD_UPSTREAM_LEFT),
-    // The pacing controller (src/budget/pacing.ts) is wired by the integrator; until then its state is "n/a".
-    pacing: { mode: c.pacing ?? "even", state: "n/a" },
+    pacing: pacingStatus(c, pacing),
   };
+}
+
+/** The controller's current probability for the campaign, as the workers read it. */
+export function pacingStatus(c: CampaignSettings, pacing?: PacingReader): PacingStatus {
+  const mode = c.pacing ?? "even";
+  if (pacing === undefined) return { mode, state: "n/a", participation: null };
+  const p = pacing.probability(c.slot);
+  return { mode, state: p >= 1 ? "full" : p <= 0 ? "stopped" : "throttled", participation: Math.round(p * 1e6) / 1e6 };
 }

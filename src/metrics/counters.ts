@@ -18,7 +18,7 @@ export type BidBlock = (typeof BID_BLOCKS)[number];
 
 const enum Fixed {
   WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, BidsCappedTotal, CapNoRoomTotal,
-  OutboxPendingBytes, OutboxUnhealthy, RelayLagRecords, RelayLagBytes, RelayDisconnected, Count,
+  OutboxPendingBytes, OutboxUnhealthy, RelayLagRecords, RelayLagBytes, RelayDisconnected, BidsPacedTotal, Count,
 }
 
 export class CounterLayout {
@@ -82,6 +82,10 @@ export class WorkerCounters {
     this.row[Fixed.BidsCappedTotal]! += count;
     this.row[Fixed.CapNoRoomTotal]! += noRoom;
   }
+  /** Bids left out of the auction by their campaign's even pacing. */
+  bidsPaced(count: number): void {
+    this.row[Fixed.BidsPacedTotal]! += count;
+  }
   markReady(): void {
     this.row[Fixed.WorkersReady] = 1;
   }
@@ -141,6 +145,7 @@ export class CounterReader {
   wins(): number { return this.sum(Fixed.WinsTotal); }
   reservedMicros(): number { return this.sum(Fixed.ReservedMicrosTotal); }
   budgetSkips(): number { return this.sum(Fixed.BudgetSkipsTotal); }
+  bidsPaced(): number { return this.sum(Fixed.BidsPacedTotal); }
   bidsCapped(): number { return this.sum(Fixed.BidsCappedTotal); }
   capNoRoom(): number { return this.sum(Fixed.CapNoRoomTotal); }
   workersReady(): number { return this.sum(Fixed.WorkersReady); }

@@ -33,6 +33,7 @@ export function buildRegistry(config: TmaxConfig, counters: CounterReader, budge
   counter("tmax_auction_wins_total", "Imps won and answered with a bid.", [], () => [[{}, counters.wins()]]);
   counter("tmax_budget_reserved_micros_total", "Micros reserved against campaign budgets by wins.", [], () => [[{}, counters.reservedMicros()]]);
   counter("tmax_budget_refusals_total", "Winning bids skipped because their campaign could not afford them.", [], () => [[{}, counters.budgetSkips()]]);
+  counter("tmax_bids_paced_total", "Bids left out of the auction by their campaign's even pacing (participation probability below 1).", [], () => [[{}, counters.bidsPaced()]]);
   counter("tmax_bids_capped_total", "Bids not eligible because their campaign's frequency cap was reached for the user.", [], () => [[{}, counters.bidsCapped()]]);
   counter("tmax_freqcap_table_full_total", "Capped bids refused because the frequency-cap table had no room for the user (stricter, never looser).", [], () => [[{}, counters.capNoRoom()]]);
   gauge("tmax_campaign_budget_remaining_micros", "Spendable budget left per campaign.", ["campaign"],

@@ -17,5 +17,5 @@ export const NBR = {
 export type NbrCode = (typeof NBR)[keyof typeof NBR];
 
 /** Why tmax itself answered no bid; recorded in metrics and audit next to the OpenRTB code. */
-export const NO_BID_REASONS = ["no_dsps", "dsp_failures", "no_bids", "below_floor", "blocked", "no_budget", "invalid_bids", "deadline_too_short", "frequency_capped", "audit_unavailable", "overload", "invalid_traffic"] as const;
+export const NO_BID_REASONS = ["no_dsps", "dsp_failures", "no_bids", "below_floor", "blocked", "no_budget", "invalid_bids", "deadline_too_short", "frequency_capped", "audit_unavailable", "overload", "invalid_traffic", "paced"] as const;
 export type NoBidReason = (typeof NO_BID_REASONS)[number];

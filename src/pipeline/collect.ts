@@ -6,6 +6,8 @@ import type { WorkerContext } from "./context.ts";
 
 export interface Collected {
   candidates: CandidateBid[];
+  /** Bids left out because their campaign's pacing said not this time (even pacing). */
+  paced: number;
   rejected: number;
   /** DSPs that answered properly (a bid, or a valid no-bid); 0 means every call failed or timed out. */
   answered: number;
@@ -23,7 +25,24 @@ export function collectBids(ctx: WorkerContext, replies: DspReply[], answerCtx: 
     ctx.fanout.recordResult(reply.dsp, verdict);
     if (verdict === "success") answered++;
   }
-  return { candidates, rejected, answered };
+  const paced = dropPaced(ctx, candidates);
+  return { candidates, paced, rejected, answered };
+}
+
+/**
+ * Even pacing: each candidate's campaign takes part with its controller's probability (one shared
+ * load and one random draw per bid); the others are removed in place. Before the auction, so a
+ * paced campaign neither wins nor sets the second price.
+ */
+function dropPaced(ctx: WorkerContext, candidates: CandidateBid[]): number {
+  const pacing = ctx.pacing;
+  if (pacing === undefined) return 0;
+  let kept = 0;
+  for (const c of candidates) if (pacing.shouldBid(c.slot, Math.random())) candidates[kept++] = c;
+  const paced = candidates.length - kept;
+  candidates.length = kept;
+  if (paced > 0) ctx.counters.bidsPaced(paced);
+  return paced;
 }
 
 /** Counts one reply and keeps its good bids; the verdict is for the DSP's breaker. */

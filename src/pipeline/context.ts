@@ -10,6 +10,7 @@ import type { LocalCaps } from "../freqcap/local.ts";
 import type { RemoteCapStore } from "../freqcap/remote.ts";
 import type { OverloadGuard } from "../overload/guard.ts";
 import type { NoticeDeps } from "../budget/notice/handler.ts";
+import type { PacingReader } from "../budget/pacing-shared.ts";
 import type { FraudStage } from "../fraud/stage.ts";
 
 export interface WorkerContext {
@@ -36,6 +37,8 @@ export interface WorkerContext {
   overload?: OverloadGuard;
   /** Two-phase spend: signed billing/loss notice URLs in answers, and their endpoints (src/budget/notice/). */
   notices?: NoticeDeps;
+  /** Even pacing: each campaign's participation probability, set by the control plane (src/budget/pacing/run.ts). */
+  pacing?: PacingReader;
 }
 
 export interface DrainState {

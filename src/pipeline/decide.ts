@@ -62,7 +62,7 @@ export function decide(ctx: WorkerContext, req: BidRequest, collected: Collected
   }
   if (budgetSkips > 0) markStarved(ctx, flat);
   const cappedBids = countCapped(ctx, flat.length, caps);
-  const noBidReason = wins.length > 0 ? null : whyNoBid(candidates.length, rejected, answered, blocked, budgetSkips, cappedBids);
+  const noBidReason = wins.length > 0 ? null : whyNoBid(candidates.length, rejected, answered, blocked, budgetSkips, cappedBids, collected.paced);
   return { wins, noBidReason, budgetSkips, cappedBids, capIncrements: capIncrements(ctx, wins, caps) };
 }
 
@@ -97,9 +97,9 @@ function byImp(candidates: CandidateBid[], impCount: number): CandidateBid[][] {
   return groups;
 }
 
-function whyNoBid(candidates: number, rejected: number, answered: number, blocked: number, budgetSkips: number, capped: number): NoBidReason {
+function whyNoBid(candidates: number, rejected: number, answered: number, blocked: number, budgetSkips: number, capped: number, paced: number): NoBidReason {
   if (budgetSkips > 0) return "no_budget";
   if (capped > 0) return "frequency_capped";
-  if (candidates === 0) return rejected > 0 ? "invalid_bids" : answered === 0 ? "dsp_failures" : "no_bids";
+  if (candidates === 0) return paced > 0 ? "paced" : rejected > 0 ? "invalid_bids" : answered === 0 ? "dsp_failures" : "no_bids";
   return blocked === candidates ? "blocked" : "below_floor";
 }

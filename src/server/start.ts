@@ -3,6 +3,7 @@
 import { createSharedMemory } from "../auction/memory.ts";
 import { SharedBudget } from "../budget/shared-budget.ts";
 import { startBudget, type BudgetRuntime } from "../budget/runtime.ts";
+import { startPacing } from "../budget/pacing/run.ts";
 import { FreqCapTable } from "../freqcap/table.ts";
 import { CounterLayout, CounterReader } from "../metrics/counters.ts";
 import type { WasmVariant } from "../auction/kernel.ts";
@@ -42,6 +43,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const memory = createSharedMemory();
   const budget = new SharedBudget(memory);
   const budgetRuntime = await startBudget(config, budget); // slots hold leases, not the whole budget
+  const pacing = startPacing(config, budget, budgetRuntime.board);
   new FreqCapTable(memory).setAllRules(config.campaigns);
   const fraudModel = loadFraudModel(config, memory);
   const slots = workerSlots(config.server.workers);
@@ -51,13 +53,14 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const overload = allocateOverloadShared(config, slots);
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
-  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload, budgetBoard: budgetRuntime.board.buffer, fraudState: fraudState.buffer });
+  const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload, budgetBoard: budgetRuntime.board.buffer, fraudState: fraudState.buffer, pacing: pacing.buffer });
   try {
     for (let i = 0; i < config.server.workers; i++) {
       workers.push(await spawnWorker(initFor(i)));
     }
   } catch (err) {
     for (const w of workers) w.terminate();
+    pacing.stop();
     await budgetRuntime.stop();
     throw err;
   }
@@ -76,6 +79,7 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
       clearInterval(retention);
       await tier3?.stop();
       await stopWorkers(set.live.map((w) => w.worker), config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS);
+      pacing.stop();
       await budgetRuntime.stop(); // after the last auction: leases taken out, settled upward
     },
     restartWorkers: () => set.restart(),

@@ -17,6 +17,7 @@ import { startWorkerObserve } from "../observe/worker-observe.ts";
 import { startWorkerAudit } from "../audit/worker-audit.ts";
 import { buildApp } from "../http/app.ts";
 import { workerNotices } from "../budget/notice/worker-notices.ts";
+import { PacingReader } from "../budget/pacing-shared.ts";
 import { attachFraudState, FraudStage } from "../fraud/stage.ts";
 import { FraudCounterReader, registerFraudMetrics } from "../fraud/metrics.ts";
 import type { TmaxConfig } from "../config/load.ts";
@@ -40,6 +41,8 @@ export interface WorkerInit {
   budgetBoard: SharedArrayBuffer;
   /** The fraud stage's shared tables and counters (src/fraud/shared/state.ts). */
   fraudState: SharedArrayBuffer;
+  /** Each campaign's participation probability from the pacing controller (src/budget/pacing-shared.ts). */
+  pacing: SharedArrayBuffer;
 }
 
 /** How often a worker copies its outbox and relay state into the shared gauges. */
@@ -72,6 +75,7 @@ export async function startWorker(init: WorkerInit) {
     localCaps: new LocalCaps(loadWasmFreqCap(memory, init.wasmVariant), new FreqCapTable(memory)),
     drain: { inFlight: 0, stopping: false },
     notices: workerNotices(config, init.budgetBoard, budget, init.port),
+    pacing: new PacingReader(init.pacing),
   };
   const fraudState = attachFraudState(init.fraudState, workerCount);
   if (config.fraud.enabled) ctx.fraud = new FraudStage(config.fraud, fraudState, workerIndex, memory, init.wasmVariant);

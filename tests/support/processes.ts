@@ -77,7 +77,10 @@ export async function startTmax(config: Record<string, unknown>, workers = 2): P
   const file = join(dir, "tmax.json");
   // The fraud stage is off unless a test turns it on: most tests replay one device and IP many times.
   const fraud = { enabled: false, ...(config.fraud as object | undefined) };
-  writeFileSync(file, JSON.stringify({ audit: { dir: auditDir }, ...config, fraud }));
+  // Campaigns spend "asap" unless a test says otherwise: tests spend budgets in seconds, and even pacing
+  // (the product default) would throttle them by how far the clock is into the campaign's day.
+  const campaigns = (config.campaigns as Record<string, unknown>[] | undefined)?.map((c) => ({ pacing: "asap", ...c }));
+  writeFileSync(file, JSON.stringify({ audit: { dir: auditDir }, ...config, fraud, ...(campaigns === undefined ? {} : { campaigns }) }));
   buildWasm(); // no-op when fresh; lets a single test file run on its own
   const proc = await startCli(["serve", "--config", file, "--port", "0", "--workers", String(workers)]);
   return { ...proc, auditDir };

@@ -37,7 +37,7 @@ export const BOARDS: Board[] = [
     { title: "Fan-out size (DSPs per auction, p50)", unit: "short", targets: [[`histogram_quantile(0.5, sum by (le) (${rate(sel("tmax_fanout_size_bucket"))}))`, "p50"]] },
   ] },
   { file: "tmax-business.json", uid: "tmax-business", title: "tmax: business", panels: [
-    { title: "Revenue per second (USD)", unit: "currencyUSD", targets: [[`sum(${rate(sel("tmax_budget_reserved_micros_total"))}) / 1e6`, "reserved"], [`sum(${rate(sel("tmax_budget_committed_micros_total"))}) / 1e6`, "committed"]] },
+    { title: "Revenue per second (USD)", unit: "currencyUSD", targets: [[`sum(${rate(sel("tmax_budget_reserved_micros_total"))}) / 1e6`, "reserved"], [`sum(deriv(${sel("tmax_campaign_budget_committed_micros")}[5m])) / 1e6`, "committed (billing notices)"]] },
     { title: "Spend rate vs even daily pacing (USD/s)", unit: "currencyUSD", targets: [[`sum(${rate(sel("tmax_budget_reserved_micros_total"))}) / 1e6`, "spend"], [`sum(${sel("tmax_campaign_budget_micros")}) / 1e6 / 86400`, "daily budget / 86400"]] },
     { title: "Spend vs budget per campaign", type: "bargauge", unit: "percentunit", targets: [[`max by (campaign) (${sel("tmax_campaign_budget_reserved_micros")}) / on (campaign) max by (campaign) (${sel("tmax_campaign_budget_micros")})`, "{{campaign}}"]] },
     { title: "Win rate (imps won / DSP answers with bids)", unit: "percentunit", targets: [[`sum(${rate(sel("tmax_auction_wins_total"))}) / sum(${rate(sel("tmax_dsp_requests_total", 'outcome="bid"'))})`, "win rate"]] },
@@ -46,10 +46,10 @@ export const BOARDS: Board[] = [
     { title: "Budget refusals and campaigns over budget", unit: "short", targets: [[`sum(${rate(sel("tmax_budget_refusals_total"))})`, "refusals/s"], [`max(${sel("tmax_campaigns_over_budget")})`, "campaigns over budget"]] },
   ] },
   { file: "tmax-fraud.json", uid: "tmax-fraud", title: "tmax: fraud overview", panels: [
-    { title: "Block rate by tier (Tier 1 rules)", unit: "percentunit", targets: [[`sum by (tier) (${rate(sel("tmax_fraud_blocked_total"))}) / ignoring (tier) group_left sum(${rate(sel("tmax_requests_total"))})`, "{{tier}}"]] },
-    { title: "Flag rate (Tier 2 ML)", unit: "percentunit", targets: [[`sum by (tier) (${rate(sel("tmax_fraud_flagged_total"))}) / ignoring (tier) group_left sum(${rate(sel("tmax_requests_total"))})`, "{{tier}}"]] },
-    { title: "Top block reasons", type: "table", targets: [[`topk(10, sum by (reason) (increase(${sel("tmax_fraud_blocked_total")}[1h])))`, "{{reason}}"]] },
-    { title: "Model drift: mean fraud score", unit: "short", targets: [[`sum(${rate(sel("tmax_fraud_score_sum"))}) / sum(${rate(sel("tmax_fraud_score_count"))})`, "mean score"]] },
+    { title: "Block rate by tier (Tier 1 rules)", unit: "percentunit", targets: [[`sum by (tier) (${rate(sel("tmax_fraud_blocks_total"))}) / ignoring (tier) group_left sum(${rate(sel("tmax_requests_total"))})`, "{{tier}}"]] },
+    { title: "Flag rate (Tier 2 ML)", unit: "percentunit", targets: [[`sum(${rate(sel("tmax_fraud_flagged_total"))}) / sum(${rate(sel("tmax_requests_total"))})`, "flagged"]] },
+    { title: "Top block reasons", type: "table", targets: [[`topk(10, sum by (reason) (increase(${sel("tmax_fraud_blocks_total")}[1h])))`, "{{reason}}"]] },
+    { title: "Model drift: mean fraud score", unit: "short", targets: [[`sum(${rate(sel("tmax_fraud_score_sum_total"))}) / sum(${rate(sel("tmax_fraud_scored_total"))})`, "mean score"]] },
     { title: "False positive estimate: flagged requests that still won", unit: "percentunit", description: "Until labelled outcomes exist: the share of flagged traffic among wins; compare with the block rate.",
       targets: [[`sum(${rate(sel("tmax_fraud_flagged_total"))}) / sum(${rate(sel("tmax_auction_wins_total"))})`, "flagged / wins"]] },
     { title: "Brand safety blocks and rejected bids", unit: "short", targets: [[`sum by (reason) (${rate(sel("tmax_bids_blocked_total"))})`, "{{reason}}"], [`sum by (reason) (${rate(sel("tmax_dsp_bids_rejected_total"))})`, "rejected {{reason}}"]] },
@@ -62,7 +62,7 @@ export const BOARDS: Board[] = [
     { title: "Kafka relays disconnected / outboxes unhealthy", type: "stat", unit: "short", targets: [[`sum(${sel("tmax_audit_relays_disconnected")})`, "relays disconnected"], [`sum(${sel("tmax_audit_outboxes_unhealthy")})`, "outboxes unhealthy"]] },
     { title: "Redis (frequency caps)", type: "stat", unit: "short", targets: [[`min(${sel("tmax_redis_connected")})`, "connected"], [`sum(${sel("tmax_freqcap_redis_pending_keys")})`, "pending keys"], [`sum(${sel("tmax_freqcap_redis_failures")})`, "failures"]] },
     { title: "Workers ready", type: "stat", unit: "short", targets: [[`sum by (instance) (${sel("tmax_workers_ready")})`, "{{instance}}"]] },
-    { title: "Shed requests", unit: "reqps", targets: [[`sum by (reason) (${rate(sel("tmax_shed_total"))})`, "{{reason}}"]] },
+    { title: "Shed requests", unit: "reqps", targets: [[`sum(${rate(sel("tmax_overload_shed_total"))})`, "overload"], [`sum(${rate(sel("tmax_rate_limited_total"))})`, "rate limited"]] },
     { title: "Regional traffic distribution", type: "bargauge", unit: "percentunit", targets: [[`sum by (region) (sum by (instance) (${rate(sel("tmax_requests_total"))}) * on (instance) group_left (region) max by (instance, region) (${sel("tmax_info")})) / ignoring (region) group_left sum(${rate(sel("tmax_requests_total"))})`, "{{region}}"]] },
   ] },
 ];

@@ -45,7 +45,7 @@ const CHARTS = [
   { section: "health", id: "dsplatency", title: "DSP response time p50, per DSP", unit: "ms", needs: "tmax_dsp_request_duration_seconds_bucket",
     series: (c, p) => Object.fromEntries([...byLabel(c, "tmax_dsp_request_duration_seconds_count", "dsp").keys()].map((d) => [d, ms(quantile(c, p, "tmax_dsp_request_duration_seconds", 0.5, { dsp: d }))])) },
   { section: "business", id: "revenue", title: "Revenue per second", unit: "$/s", needs: "tmax_budget_reserved_micros_total",
-    series: (c, p) => ({ revenue: usd(rate(c, p, "tmax_budget_reserved_micros_total")), committed: usd(rate(c, p, "tmax_budget_committed_micros_total")) }) },
+    series: (c, p) => ({ revenue: usd(rate(c, p, "tmax_budget_reserved_micros_total")), committed: usd(rate(c, p, "tmax_campaign_budget_committed_micros")) }) },
   { section: "business", id: "spendrate", title: "Spend rate vs even daily pacing", unit: "$/s", needs: "tmax_campaign_budget_micros",
     series: (c, p) => ({ spend: usd(rate(c, p, "tmax_budget_reserved_micros_total")), "budget / 86400 s": usd(total(c, "tmax_campaign_budget_micros") / 86400) }) },
   { section: "business", id: "winrate", title: "Win rate (imps won / DSP answers with bids)", unit: "%", needs: "tmax_auction_wins_total",
@@ -55,22 +55,22 @@ const CHARTS = [
       const perImpUsd = ratio(usd(rate(c, p, "tmax_budget_reserved_micros_total")), rate(c, p, "tmax_auction_wins_total"));
       return { "avg CPM": perImpUsd === null ? null : perImpUsd * 1000 };
     } },
-  { section: "fraud", id: "fraudblocks", title: "Fraud blocks per second by tier (Tier 1 rules)", unit: "req/s", needs: "tmax_fraud_blocked_total",
-    series: (c, p) => rateBy(c, p, "tmax_fraud_blocked_total", "tier") },
+  { section: "fraud", id: "fraudblocks", title: "Fraud blocks per second by tier (Tier 1 rules)", unit: "req/s", needs: "tmax_fraud_blocks_total",
+    series: (c, p) => rateBy(c, p, "tmax_fraud_blocks_total", "tier") },
   { section: "fraud", id: "fraudflags", title: "Fraud flags per second (Tier 2 ML)", unit: "req/s", needs: "tmax_fraud_flagged_total",
-    series: (c, p) => rateBy(c, p, "tmax_fraud_flagged_total", "tier") },
+    series: (c, p) => ({ flagged: rate(c, p, "tmax_fraud_flagged_total") }) },
   { section: "fraud", id: "brandsafety", title: "Bids blocked by brand safety and rejected bids", unit: "bids/s", needs: "tmax_bids_blocked_total", zeroOk: true,
     series: (c, p) => ({ ...rateBy(c, p, "tmax_bids_blocked_total", "reason"), "rejected (malformed…)": rate(c, p, "tmax_dsp_bids_rejected_total"), invalid: rate(c, p, "tmax_requests_total", { outcome: "invalid" }) }) },
-  { section: "fraud", id: "drift", title: "Model drift: mean fraud score", unit: "score", needs: "tmax_fraud_score_sum",
-    series: (c, p) => ({ "mean score": ratio(rate(c, p, "tmax_fraud_score_sum"), rate(c, p, "tmax_fraud_score_count")) }) },
+  { section: "fraud", id: "drift", title: "Model drift: mean fraud score", unit: "score", needs: "tmax_fraud_score_sum_total",
+    series: (c, p) => ({ "mean score": ratio(rate(c, p, "tmax_fraud_score_sum_total"), rate(c, p, "tmax_fraud_scored_total")) }) },
   { section: "infra", id: "cpu", title: "CPU (all threads of the process)", unit: "% of one core", needs: "process_cpu_seconds_total",
     series: (c, p) => ({ cpu: pct(rate(c, p, "process_cpu_seconds_total")) }) },
   { section: "infra", id: "memory", title: "Memory", unit: "MB", needs: "process_resident_memory_bytes",
     series: (c) => ({ rss: total(c, "process_resident_memory_bytes") / 1e6, "heap (answering worker)": has(c, "tmax_process_heap_used_bytes") ? total(c, "tmax_process_heap_used_bytes") / 1e6 : null }) },
   { section: "infra", id: "outbox", title: "Audit outbox pending and Kafka relay lag", unit: "KB / records", needs: "tmax_audit_relay_lag_records", zeroOk: true,
     series: (c) => ({ "outbox pending KB": total(c, "tmax_audit_outbox_pending_bytes") / 1000, "relay lag records": total(c, "tmax_audit_relay_lag_records") }) },
-  { section: "infra", id: "shed", title: "Shed requests per second", unit: "req/s", needs: "tmax_shed_total", zeroOk: true,
-    series: (c, p) => rateBy(c, p, "tmax_shed_total", "reason") },
+  { section: "infra", id: "shed", title: "Shed requests per second", unit: "req/s", needs: "tmax_overload_shed_total", zeroOk: true,
+    series: (c, p) => ({ overload: rate(c, p, "tmax_overload_shed_total"), "rate limited": rate(c, p, "tmax_rate_limited_total") }) },
 ];
 
 const TABLES = [
@@ -97,8 +97,8 @@ const TABLES = [
     return rows.length ? `<table><tr><th>campaign</th><th>spent</th><th>budget</th><th>used</th></tr>${rows.join("")}</table>` : null;
   } },
   { section: "fraud", id: "fraudtop", title: "Top block reasons", render: (c) => {
-    if (!has(c, "tmax_fraud_blocked_total")) return null;
-    const rows = [...byLabel(c, "tmax_fraud_blocked_total", "reason")].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([r, n]) => `<tr><td>${esc(r)}</td><td>${fmt(n, 0)}</td></tr>`);
+    if (!has(c, "tmax_fraud_blocks_total")) return null;
+    const rows = [...byLabel(c, "tmax_fraud_blocks_total", "reason")].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([r, n]) => `<tr><td>${esc(r)}</td><td>${fmt(n, 0)}</td></tr>`);
     return `<table><tr><th>reason</th><th>blocked</th></tr>${rows.join("")}</table>`;
   } },
   { section: "infra", id: "state", title: "Workers, audit trail, Kafka and Redis", render: (c) => {

@@ -2,12 +2,12 @@
 // controller (pacer.ts) each pacing.intervalMs and stores its participation probability in the
 // shared pacing buffer the workers read before the auction (src/pipeline/collect.ts).
 //
-// Spend today, as this pod can know it without a network call: the campaign's budget minus what is
-// still spendable (this pod's leases + what the hierarchy had left when last asked). In the embedded
-// default that is exact (committed + reserved - released); with several pods, other pods' unspent
-// leases count as spent until they are settled, so pacing errs on the side of throttling a little
-// early (leases are at most budget.maxLeaseFraction of the budget).
-import { BOARD_UPSTREAM_LEFT, type BudgetBoard } from "../board.ts";
+// What it paces, without a network call: this pod's own spend today (its reservations minus what
+// loss notices released: committed + still reserved) against the part of the budget this pod is
+// expected to spend: all of it in the embedded default; in redis mode its region's trafficShare
+// (several pods in one region each pace to the region's share, and their leases still bound what
+// they can spend: pacing shapes the spend over the day, the lease hierarchy enforces the budget).
+import { BOARD_RELEASED, type BudgetBoard } from "../board.ts";
 import type { SharedBudget } from "../shared-budget.ts";
 import type { TmaxConfig } from "../../config/load.ts";
 import { createPacingBuffer, PacingWriter } from "../pacing-shared.ts";
@@ -23,16 +23,24 @@ export interface PacingRuntime {
 
 export function startPacing(config: TmaxConfig, slots: SharedBudget, board: BudgetBoard): PacingRuntime {
   const buffer = createPacingBuffer(Math.max(1, config.campaigns.length));
-  const pacer = new Pacer(config.campaigns, config.pacing, new PacingWriter(buffer));
-  const bySlot = new Map(config.campaigns.map((c) => [c.slot, c]));
+  const share = podBudgetShare(config);
+  const campaigns = config.campaigns.map((c) => ({ ...c, dailyBudgetMicros: Math.floor(c.dailyBudgetMicros * share) }));
+  const pacer = new Pacer(campaigns, config.pacing, new PacingWriter(buffer));
+  const zones = new Map(config.campaigns.map((c) => [c.slot, c.timeZone ?? "UTC"]));
   const stop = pacer.start({
-    dayWindow: (slot, nowMs) => dayWindowMs(nowMs, bySlot.get(slot)?.timeZone ?? "UTC"),
-    spentMicros: (slot) => spentTodayMicros(bySlot.get(slot)!.dailyBudgetMicros, slots.books(slot).remainingMicros, board.get(slot, BOARD_UPSTREAM_LEFT)),
+    dayWindow: (slot, nowMs) => dayWindowMs(nowMs, zones.get(slot) ?? "UTC"),
+    spentMicros: (slot) => podSpentTodayMicros(slots.books(slot).reservedMicros, board.get(slot, BOARD_RELEASED)),
   });
   return { buffer, pacer, stop };
 }
 
-/** Budget - (this pod's spendable leases + what the hierarchy had left), never below 0 or above the budget. */
-export function spentTodayMicros(budgetMicros: number, inLeasesMicros: number, upstreamLeftMicros: number): number {
-  return Math.min(budgetMicros, Math.max(0, budgetMicros - inLeasesMicros - upstreamLeftMicros));
+/** The share of each campaign's daily budget this pod paces to: 1 embedded, its region's trafficShare in redis mode. */
+export function podBudgetShare(config: TmaxConfig): number {
+  if (config.budget.mode === "embedded") return 1;
+  return config.budget.regions.find((r) => r.id === config.budget.region)?.trafficShare ?? 1;
+}
+
+/** This pod's reservations today minus what loss notices released (never below 0). */
+export function podSpentTodayMicros(reservedMicros: number, releasedMicros: number): number {
+  return Math.max(0, reservedMicros - releasedMicros);
 }

@@ -19,8 +19,9 @@ beforeAll(() => {
   dsp = startStubDsp((req) => ({ status: 200, body: bidFor(req, { price: 2, cid: "c1" }) }));
   writeFileSync(configFile, JSON.stringify({
     server: { host: "127.0.0.1" },
+    fraud: { enabled: false }, // one test device and IP replayed: not what the fraud stage is tested on here
     dsps: [{ id: "stub", endpoint: dsp.url }],
-    campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: "1", currency: "USD" }],
+    campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: "1", currency: "USD", pacing: "asap" }], // spends the budget in seconds
     audit: { dir: join(dir, "audit") },
     budget: { journal: true, adminToken: TOKEN, maxLeaseFraction: 0.5, leaseShare: 0.5 },
   }));

@@ -26,6 +26,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     dsps: urls.map((url, i) => ({ id: `dsp${i + 1}`, endpoint: url })),
     campaigns: [{ id: "c1", advertiserId: "adv1", dailyBudget: 100_000_000, currency: "USD" }],
     houseAd: { adm: "<div>house</div>", price: 2 },
+    // The load replays a small pool of requests (one device per few hundred): the fraud stage would block
+    // most as bots and turn the spike into cheap 204s. Its own cost is measured by `npm run bench:fraud`.
+    fraud: { enabled: false },
     // A breaker opened by a noisy moment (the DSPs share this machine) must not blank a whole phase.
     breaker: { failureThreshold: 5, openMs: BREAKER_OPEN_MS, halfOpenSuccesses: 3 },
     ...(o.overload === undefined ? {} : { overload: o.overload }),

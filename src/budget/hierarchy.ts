@@ -63,7 +63,8 @@ export class BudgetHierarchy {
     const k = `${key.campaign}\u0000${key.day}`;
     if (first.grantedMicros > 0) return { grantedMicros: first.grantedMicros, leftMicros: first.availableMicros + (this.unallocated.get(k) ?? budgetMicros) };
     const id = this.nextId("t");
-    const chunk = wantMicros * this.opts.regionChunkLeases;
+    // Never ask for more than the budget: wantMicros x chunk leases can pass 2^53 micros for a large budget.
+    const chunk = Math.min(budgetMicros, wantMicros * this.opts.regionChunkLeases);
     const transfer: Pending = { op: "transfer", key, id, wantMicros: chunk, budgetMicros };
     const granted = await this.transfer(transfer).catch((err) => {
       this.keep(transfer);

@@ -59,6 +59,14 @@ describe("pod leases", () => {
     expect(p.leases.violations).toBe(0);
   });
 
+  test("an embedded whole-budget lease of a budget near 2^53 micros lands (the region's top-up is capped at the budget)", async () => {
+    const huge: LeaseCampaign = { id: "big", slot: 0, dailyBudgetMicros: 5_000_000_000 * 1_000_000, timeZone: "UTC" }; // $5e9: x2 chunk leases passes 2^53
+    const whole: LeaseSettings = { ...settings, leaseShare: 1, maxLeaseFraction: 1 };
+    const p = pod("p1", new MemoryRegionStore(), new MemoryGlobalStore(), whole, [huge]);
+    await p.leases.tick(Date.now());
+    expect(p.slots.books(0).remainingMicros).toBe(huge.dailyBudgetMicros);
+  });
+
   test("leases shrink as the campaign nears exhaustion", () => {
     const p = pod("p1", new MemoryRegionStore(), new MemoryGlobalStore());
     expect(p.leases.leaseSize(campaign, 1_000_000)).toBe(50_000);

@@ -5,7 +5,7 @@
 import { scanOutboxRecords } from "../../src/audit/query/index.ts";
 import { budgetRedis, RedisGlobalStore, RedisRegionStore } from "../../src/budget/store/redis.ts";
 import type { GlobalBooks, RegionBooks } from "../../src/budget/store/types.ts";
-import { giveBackHandUps } from "../../src/budget/hierarchy.ts";
+import { giveBackHandUps, reconcileLeaseReturns } from "../../src/budget/hierarchy.ts";
 
 export const OVER_BUDGET_TOLERANCE = 0.001;
 /** A campaign's demand (its bids' impression costs) must exceed its budget by this factor to count for the
@@ -47,11 +47,13 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
   for (const r of regions) {
     await r.store.expire(input.graceMs); // what any pod of the region does every second
     await giveBackHandUps(r.store, global, r.id, Number.MAX_SAFE_INTEGER);
+    // Lease remainders pods gave straight to global while the region's Redis was down, not yet closed in the region.
+    await reconcileLeaseReturns(r.store, global, r.id, Number.MAX_SAFE_INTEGER, (leaseId) => violation(`region ${r.id}: lease ${leaseId} settled in the region and returned to global (counted twice)`));
   }
   const pods = await Promise.all(input.pods.map(async (p) => ({ ...p, facts: await readPod(p.auditDir) })));
   const killedPods = input.pods.filter((p) => p.killed).map((p) => p.pod);
   let overBudget = 0, overAtAll = 0, budgetTotal = 0, deliveredTotal = 0, strandedTotal = 0, strandedRemainder = 0, inTransit = 0;
-  let unallocated = 0, regionAvailable = 0;
+  let unallocated = 0, regionAvailable = 0, returnedUp = 0;
   let goalDelivered = 0, goalBudget = 0, goalCampaigns = 0;
   for (const c of input.campaigns) {
     const key = { campaign: c.id, day: input.day };
@@ -66,7 +68,7 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
     let killedSettledSpent = 0;
     for (const r of regions) {
       for (const l of await r.store.leases(key)) {
-        if (l.state === "closed" && l.returnedMicros !== null && killedPods.some((pod) => l.id.startsWith(`${pod}:`))) killedSettledSpent += l.grantedMicros - l.returnedMicros;
+        if ((l.state === "closed" || l.state === "upped") && l.returnedMicros !== null && killedPods.some((pod) => l.id.startsWith(`${pod}:`))) killedSettledSpent += l.grantedMicros - l.returnedMicros;
       }
     }
     budgetTotal += c.budgetMicros;
@@ -89,6 +91,10 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
       inTransit += held - b.allocMicros;
       if (b.leasedMicros < 0 || b.strandedMicros < 0 || b.availableMicros < 0) violation(`region ${r.id}: campaign ${c.id} negative books ${JSON.stringify(b)}`);
       if (b.leasedMicros !== 0) violation(`region ${r.id}: campaign ${c.id} still has ${b.leasedMicros} in live leases after every pod stopped and expiry`);
+      const accounted = b.leasedMicros + b.strandedMicros + b.spentMicros + b.releasedMicros + b.returnedMicros + b.returnedUpMicros;
+      if (accounted !== b.grantedMicros) violation(`region ${r.id}: campaign ${c.id} granted ${b.grantedMicros} != leased + stranded + spent + released + returned + returnedUp ${accounted}`);
+      if (b.returnedUpMicros !== (g.leaseReturnedByRegion[r.id] ?? 0)) violation(`region ${r.id}: campaign ${c.id} returned up ${b.returnedUpMicros} != global's lease returns from it ${g.leaseReturnedByRegion[r.id] ?? 0}`);
+      returnedUp += b.returnedUpMicros;
       const regionDelivered = sum((p) => (p.region === r.id ? p.facts.delivered.get(c.id) ?? 0 : 0));
       const counted = b.spentMicros + b.strandedMicros + b.leasedMicros;
       if (regionDelivered > counted) violation(`region ${r.id}: campaign ${c.id} pods delivered ${regionDelivered} > counted spent ${counted}`);
@@ -113,6 +119,7 @@ export async function checkBudgets(input: CheckInput): Promise<CheckResult> {
   lines.push(`campaigns: ${input.campaigns.length}; total budget ${budgetTotal} micros; total delivered ${deliveredTotal} micros (${pct(deliveredTotal, budgetTotal)})`);
   lines.push(`stranded by killed pods (counted as spent): ${strandedTotal} micros; of it not delivered by them (stranded remainder): ${strandedRemainder} micros`);
   lines.push(`granted by global but not credited to a region (lost in transit, under-delivery): ${inTransit} micros`);
+  lines.push(`lease remainders given straight to global while a region's Redis was down: ${returnedUp} micros`);
   lines.push(`unspent at the end: global unallocated ${unallocated} micros, regions' available ${regionAvailable} micros`);
   lines.push(`campaigns whose demand exceeds budget (bids >= ${DEMAND_FACTOR} x budget): ${goalCampaigns}; delivered ${goalDelivered} of ${goalBudget} micros outside the stranded remainder (${pct(goalDelivered, goalBudget)}; goal >= 99%)`);
   lines.push(`invariant violations: ${violations}`);

@@ -4,8 +4,16 @@
 // (embedded or Redis). Money moves between stores in two steps, always taken from the source before
 // it is given to the destination, each step idempotent by an id: a failure in between leaves money
 // counted nowhere as spendable (never twice); the step is kept and retried with the same id.
+//
+// Region unreachable (its Redis down, global up): an expired lease's remainder, already out of the pod's
+// shared memory, goes straight to global when its settle provably never reached the region (notSent:
+// the client was not connected, so nothing was written). Then only settleUp may close that lease at the
+// region: the pod keeps it (and global lists the return until a pod of the region acknowledges it, so
+// the region's books are closed even if this pod dies). A settle that failed in any other way (timeout,
+// connection lost after writing) may have been applied, or may still be: that lease never goes to
+// global, its settle is retried with the region. So a remainder is spendable in one place only.
 import { LIMITS } from "../config/limits.ts";
-import type { CampaignDay, GlobalStore, RegionStore } from "./store/types.ts";
+import { notSent, type CampaignDay, type GlobalStore, type RegionStore } from "./store/types.ts";
 
 export interface HierarchyOptions {
   regionId: string;
@@ -24,7 +32,11 @@ export interface Claim {
 type Pending =
   | { op: "transfer"; key: CampaignDay; id: string; wantMicros: number; budgetMicros: number }
   | { op: "credit"; key: CampaignDay; id: string; amountMicros: number }
-  | { op: "settle"; key: CampaignDay; leaseId: string; returnedMicros: number }
+  /** maybeSent: an attempt failed in a way that may have reached the region: never given to global then. */
+  | { op: "settle"; key: CampaignDay; leaseId: string; returnedMicros: number; maybeSent?: boolean }
+  /** The remainder goes to global (the region's settle was never sent); then settleUp closes the lease in the region. */
+  | { op: "returnUp"; key: CampaignDay; leaseId: string; amountMicros: number }
+  | { op: "settleUp"; key: CampaignDay; leaseId: string; amountMicros: number }
   | { op: "giveBack"; key: CampaignDay; id: string; amountMicros: number }
   | { op: "release"; key: CampaignDay; id: string; amountMicros: number };
 
@@ -42,12 +54,34 @@ export async function giveBackHandUps(region: RegionStore, global: GlobalStore, 
   return done;
 }
 
+/** Lease returns closed per control-plane pass. */
+export const LEASE_RETURNS_PER_CALL = 500;
+
+/** Region <- global: every lease remainder a pod of this region gave straight to global while the region was unreachable
+ *  is closed in the region with settleUp (idempotent; the lease's idle hand-up given back with its usual id), then acked.
+ *  Run by every pod of the region: closes the books even when the pod that returned the remainder is gone. */
+export async function reconcileLeaseReturns(region: RegionStore, global: GlobalStore, regionId: string, limit = LEASE_RETURNS_PER_CALL, onConflict?: (leaseId: string) => void): Promise<number> {
+  let done = 0;
+  for (const r of await global.leaseReturns(regionId, limit)) {
+    const res = await region.settleUp(r.key, r.leaseId, r.amountMicros);
+    if (res.conflict === true) onConflict?.(r.leaseId);
+    if (res.upMicros > 0) await global.giveBack(r.key, `${r.leaseId}:up`, regionId, res.upMicros);
+    await global.ackLeaseReturn(r.key, regionId, r.leaseId);
+    done++;
+  }
+  return done;
+}
+
 export class BudgetHierarchy {
   private seq = 0;
   private readonly epoch = Date.now().toString(36);
   private pending: Pending[] = [];
   private readonly unallocated = new Map<string, number>();
   dropped = 0;
+  /** Lease remainders this pod gave straight to global (its region unreachable). */
+  returnedUp = 0;
+  /** settleUp found the lease closed by a plain settle: its remainder exists twice (never expected; logged). */
+  conflicts = 0;
 
   constructor(readonly region: RegionStore, readonly global: GlobalStore, private readonly opts: HierarchyOptions) {}
 
@@ -100,6 +134,11 @@ export class BudgetHierarchy {
     return await giveBackHandUps(this.region, this.global, this.opts.regionId, limit);
   }
 
+  /** Closes in the region the lease remainders any pod of it gave straight to global, then acknowledges them. */
+  async reconcileLeaseReturns(limit = LEASE_RETURNS_PER_CALL): Promise<number> {
+    return await reconcileLeaseReturns(this.region, this.global, this.opts.regionId, limit, (leaseId) => this.conflict(leaseId));
+  }
+
   /** Retries every kept step once, in order; those that fail again stay. */
   async retryPending(): Promise<number> {
     const batch = this.pending;
@@ -127,11 +166,37 @@ export class BudgetHierarchy {
       case "release": await this.region.release(p.key, p.id, p.amountMicros); return;
       case "giveBack": await this.global.giveBack(p.key, p.id, this.opts.regionId, p.amountMicros); return;
       case "settle": {
-        const r = await this.region.settle(p.key, p.leaseId, p.returnedMicros);
+        let r;
+        try {
+          r = await this.region.settle(p.key, p.leaseId, p.returnedMicros);
+        } catch (err) {
+          if (!notSent(err)) p.maybeSent = true; // may be applied: from now on this lease is settled with the region only
+          else if (p.maybeSent !== true && p.returnedMicros > 0) {
+            await this.run({ op: "returnUp", key: p.key, leaseId: p.leaseId, amountMicros: p.returnedMicros });
+            return;
+          }
+          throw err;
+        }
         if (r.upMicros > 0) await this.run({ op: "giveBack", key: p.key, id: `${p.leaseId}:up`, amountMicros: r.upMicros });
         return;
       }
+      case "returnUp": // kept until global has it (any failure: retried; the plain settle is never sent again)
+        if (await this.global.returnLease(p.key, p.leaseId, this.opts.regionId, p.amountMicros)) this.returnedUp++;
+        await this.run({ op: "settleUp", key: p.key, leaseId: p.leaseId, amountMicros: p.amountMicros });
+        return;
+      case "settleUp": {
+        const r = await this.region.settleUp(p.key, p.leaseId, p.amountMicros);
+        if (r.conflict === true) this.conflict(p.leaseId);
+        if (r.upMicros > 0) await this.run({ op: "giveBack", key: p.key, id: `${p.leaseId}:up`, amountMicros: r.upMicros });
+        await this.global.ackLeaseReturn(p.key, this.opts.regionId, p.leaseId).catch(() => undefined); // else reconcileLeaseReturns acks it
+        return;
+      }
     }
+  }
+
+  private conflict(leaseId: string): void {
+    this.conflicts++;
+    console.error(JSON.stringify({ level: "error", msg: "budget: a lease remainder given to global was also settled with the region (counted twice)", leaseId }));
   }
 
   /** Bounded: past the limit a step is dropped and counted; its money stays counted as spent (the safe side). */

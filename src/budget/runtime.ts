@@ -71,6 +71,7 @@ export async function startBudget(config: TmaxConfig, slots: SharedBudget): Prom
           lastExpiry = now;
           await region.expire(b.leaseGraceMs).catch(() => 0);
           await hierarchy.giveBackHandUps().catch(() => 0); // unacknowledged ones are listed again next time
+          await hierarchy.reconcileLeaseReturns().catch(() => 0); // lease remainders given to global while the region was down
         }
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "budget control plane tick failed", error: String((err as Error).stack ?? err) }));

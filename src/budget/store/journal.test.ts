@@ -20,7 +20,7 @@ test("a restart replays the journal: the books are what they were, a retried id 
   await first.region.settle(key, "l1", 150_000);
   first.close();
   const second = journaledStores(path);
-  expect(await second.global.books(key)).toEqual({ budgetMicros: 1_000_000, allocatedMicros: 600_000, unallocatedMicros: 400_000, byRegion: { local: 600_000 } });
+  expect(await second.global.books(key)).toEqual({ budgetMicros: 1_000_000, allocatedMicros: 600_000, unallocatedMicros: 400_000, byRegion: { local: 600_000 }, leaseReturnedByRegion: {} });
   expect(await second.region.books(key)).toMatchObject({ allocMicros: 600_000, leasedMicros: 100_000, spentMicros: 250_000, availableMicros: 250_000, liveLeases: 1 });
   expect((await second.global.grant(key, "t1", "local", 600_000, 1_000_000)).grantedMicros).toBe(600_000);
   expect(await second.region.credit(key, "t1", 600_000)).toBe(false);

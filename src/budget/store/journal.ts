@@ -15,8 +15,8 @@ import type { CampaignDay, GlobalStore, RegionStore } from "./types.ts";
 type Entry = { t: number; s: "r" | "g"; o: string; a: unknown[] };
 /** Journal entries kept (and replayed) at open: three days. */
 export const JOURNAL_KEEP_MS = 3 * 86_400_000;
-const REGION_OPS = new Set(["claim", "settle", "credit", "release", "expire", "ackHandUp", "once"]);
-const GLOBAL_OPS = new Set(["grant", "giveBack"]);
+const REGION_OPS = new Set(["claim", "settle", "settleUp", "credit", "release", "expire", "ackHandUp", "once"]);
+const GLOBAL_OPS = new Set(["grant", "giveBack", "returnLease", "ackLeaseReturn"]);
 
 export interface JournaledStores { region: RegionStore; global: GlobalStore; close(): void }
 

@@ -1,8 +1,13 @@
 // The Redis budget books as Lua scripts: each grant, settle, credit, release and expiry is one
 // script, so it is atomic in Redis. Times are Redis's own clock (TIME), one clock per region.
-// Region hash fields: alloc, leased, spent, stranded; "l:<lease id>" = "<granted>:<expires ms>:<state>"
-// (state live | stranded | closed; a closed lease adds ":<returned>:<handed up>": audits of who spent
-// what, and a repeated settle (its first reply lost) answers the same hand-up, so it is given back once); "x:<id>" = a transfer or release already applied.
+// Region hash fields: alloc, leased, spent, stranded; day totals granted, released, returned, returnedUp
+// (granted = leased + stranded + spent + released + returned + returnedUp); "l:<lease id>" = "<granted>:<expires ms>:<state>"
+// (state live | stranded | closed | upped; a closed or upped lease adds ":<returned>:<handed up>": audits of who spent
+// what, and a repeated settle (its first reply lost) answers the same hand-up, so it is given back once; upped = closed by
+// SETTLE_UP, its remainder went straight to global); "x:<id>" = a transfer or release already applied.
+// Global hash fields: budget, allocated, "r:<region>" allocated to it, "x:<id>" transfers, "lr:<lease id>" a lease
+// remainder returned straight to global, "lrt:<region>" their total; a zset per region lists the returns not yet
+// acknowledged by the region.
 // Expiry index: one sorted set per region, member "<books key>\n<lease id>", score = expiry ms.
 
 /** Books keys live for this long after their last write (a campaign day plus late notices). */
@@ -25,6 +30,7 @@ local granted = math.min(want, avail())
 if granted <= 0 or avail() < tonumber(ARGV[4]) then return {0, avail()} end
 redis.call('HSET', KEYS[1], f, granted .. ':' .. (now + tonumber(ARGV[3])) .. ':live')
 redis.call('HINCRBY', KEYS[1], 'leased', granted)
+redis.call('HINCRBY', KEYS[1], 'granted', granted)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), KEYS[1] .. '\\n' .. ARGV[1])
 ${TOUCH}
 return {granted, avail()}`;
@@ -37,11 +43,12 @@ local lease = redis.call('HGET', KEYS[1], f)
 if not lease then return {0, 0} end
 local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
 granted = tonumber(granted)
-if state == 'closed' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
+if state == 'closed' or state == 'upped' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
 local returned = tonumber(ARGV[2])
 if returned > granted then return redis.error_reply('returned ' .. returned .. ' > granted ' .. granted) end
 if state == 'live' then redis.call('HINCRBY', KEYS[1], 'leased', -granted) else redis.call('HINCRBY', KEYS[1], 'stranded', -granted) end
 redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)
+redis.call('HINCRBY', KEYS[1], 'returned', returned)
 redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
 local up = 0
 if num('leased') == 0 and avail() > 0 then
@@ -52,9 +59,38 @@ redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':closed:' .. returned .
 ${TOUCH}
 return {1, up}`;
 
-/** KEYS: books. ARGV: id, amount, field (alloc to credit, spent to release: -amount). -> 1 applied | 0 */
+/** KEYS: books, expiry zset. ARGV: lease id, remainder given to global. -> {1 settled | 0 repeat or unknown | -1 conflict, up}.
+ *  The lease (live or stranded) leaves the books, its remainder leaves alloc (returned upward), the rest is spent:
+ *  available is unchanged, so the remainder is never spendable here. */
+export const SETTLE_UP = `${NUM}
+${AVAIL}
+local f = 'l:' .. ARGV[1]
+local lease = redis.call('HGET', KEYS[1], f)
+if not lease then return {0, 0} end
+local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
+granted = tonumber(granted)
+if state == 'upped' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
+if state == 'closed' then return {-1, 0} end
+local returned = tonumber(ARGV[2])
+if returned > granted then return redis.error_reply('returned ' .. returned .. ' > granted ' .. granted) end
+if state == 'live' then redis.call('HINCRBY', KEYS[1], 'leased', -granted) else redis.call('HINCRBY', KEYS[1], 'stranded', -granted) end
+redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)
+redis.call('HINCRBY', KEYS[1], 'alloc', -returned)
+redis.call('HINCRBY', KEYS[1], 'returnedUp', returned)
+redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
+local up = 0
+if num('leased') == 0 and avail() > 0 then
+  up = avail()
+  redis.call('HINCRBY', KEYS[1], 'alloc', -up)
+end
+redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':upped:' .. returned .. ':' .. up)
+${TOUCH}
+return {1, up}`;
+
+/** KEYS: books. ARGV: id, amount, field (alloc to credit, spent to release: -amount), delta[, total field, its delta]. -> 1 applied | 0 */
 export const APPLY_ONCE = `if redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], ARGV[3], tonumber(ARGV[4]))
+if ARGV[5] then redis.call('HINCRBY', KEYS[1], ARGV[5], tonumber(ARGV[6])) end
 ${TOUCH}
 return 1`;
 
@@ -109,6 +145,30 @@ redis.call('HINCRBY', KEYS[1], 'allocated', -amount)
 redis.call('HINCRBY', KEYS[1], 'r:' .. ARGV[2], -amount)
 ${TOUCH}
 return 1`;
+
+/** KEYS: global books, the region's lease-return zset. ARGV: lease id, region, amount, zset member. -> 1 applied | 0 */
+export const RETURN_LEASE = `${NOW}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'lr:' .. ARGV[1]) == 1 then return 0 end
+local held = tonumber(redis.call('HGET', KEYS[1], 'r:' .. ARGV[2]) or '0')
+local amount = tonumber(ARGV[3])
+if amount > held then return redis.error_reply('region ' .. ARGV[2] .. ' gives back ' .. amount .. ' but holds ' .. held) end
+redis.call('HSET', KEYS[1], 'lr:' .. ARGV[1], amount)
+redis.call('HINCRBY', KEYS[1], 'allocated', -amount)
+redis.call('HINCRBY', KEYS[1], 'r:' .. ARGV[2], -amount)
+redis.call('HINCRBY', KEYS[1], 'lrt:' .. ARGV[2], amount)
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+${TOUCH}
+return 1`;
+
+/** KEYS: a region's lease-return zset. ARGV: limit. -> flat list member, amount, member, amount ... */
+export const LEASE_RETURNS = `local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  local books, id = string.match(m, '^(.*)\\n(.*)$')
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', books, 'lr:' .. id) or '0'
+end
+return out`;
 
 /** KEYS: hand-up zset. ARGV: limit. -> flat list member, up, member, up ... */
 export const HANDUPS = `local out = {}

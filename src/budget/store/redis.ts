@@ -2,8 +2,11 @@
 // coordinator, every mutation one atomic Lua script (lua.ts). Clients fail fast when Redis is down
 // (no offline queue, a command timeout): callers keep the operation and retry it with the same id.
 import Redis from "ioredis";
-import { ACK_HANDUP, APPLY_ONCE, CLAIM, EXPIRE, GIVE_BACK, GRANT, HANDUPS, SETTLE } from "./lua.ts";
-import { assertMicros, type CampaignDay, type GlobalBooks, type GlobalStore, type LeaseGrant, type RegionBooks, type RegionStore, type SettleResult } from "./types.ts";
+import { ACK_HANDUP, APPLY_ONCE, CLAIM, EXPIRE, GIVE_BACK, GRANT, HANDUPS, LEASE_RETURNS, RETURN_LEASE, SETTLE, SETTLE_UP } from "./lua.ts";
+import {
+  assertMicros, StoreUnreachableError, type CampaignDay, type GlobalBooks, type GlobalStore, type LeaseGrant, type LeaseReturn, type RegionBooks, type RegionStore,
+  type SettleResult,
+} from "./types.ts";
 
 export const KEY_PREFIX = "tmax:budget:";
 /** Leases stranded per expiry call (the next call takes the rest). */
@@ -30,18 +33,24 @@ export function budgetRedis(opts: BudgetRedisOptions): Redis {
 type Scripted = Redis & {
   tmaxClaim(books: string, zset: string, id: string, want: number, ttl: number, min: number): Promise<[number, number]>;
   tmaxSettle(books: string, zset: string, id: string, returned: number): Promise<[number, number]>;
-  tmaxApplyOnce(books: string, id: string, amount: number, field: string, delta: number): Promise<number>;
+  tmaxSettleUp(books: string, zset: string, id: string, returned: number): Promise<[number, number]>;
+  tmaxApplyOnce(books: string, id: string, amount: number, field: string, delta: number, ...total: Array<string | number>): Promise<number>;
   tmaxExpire(zset: string, handUps: string, graceMs: number, batch: number): Promise<[number, number]>;
   tmaxHandUps(zset: string, limit: number): Promise<string[]>;
   tmaxAckHandUp(zset: string, books: string, member: string, id: string): Promise<number>;
   tmaxGrant(books: string, id: string, region: string, want: number, budget: number): Promise<[number, number]>;
   tmaxGiveBack(books: string, id: string, region: string, amount: number): Promise<number>;
+  tmaxReturnLease(books: string, zset: string, id: string, region: string, amount: number, member: string): Promise<number>;
+  tmaxLeaseReturns(zset: string, limit: number): Promise<string[]>;
 };
 
 function define(client: Redis): Scripted {
   const c = client as Scripted;
   c.defineCommand("tmaxClaim", { numberOfKeys: 2, lua: CLAIM });
   c.defineCommand("tmaxSettle", { numberOfKeys: 2, lua: SETTLE });
+  c.defineCommand("tmaxSettleUp", { numberOfKeys: 2, lua: SETTLE_UP });
+  c.defineCommand("tmaxReturnLease", { numberOfKeys: 2, lua: RETURN_LEASE });
+  c.defineCommand("tmaxLeaseReturns", { numberOfKeys: 1, lua: LEASE_RETURNS });
   c.defineCommand("tmaxApplyOnce", { numberOfKeys: 1, lua: APPLY_ONCE });
   c.defineCommand("tmaxExpire", { numberOfKeys: 2, lua: EXPIRE });
   c.defineCommand("tmaxHandUps", { numberOfKeys: 1, lua: HANDUPS });
@@ -56,6 +65,13 @@ const globalKey = (k: CampaignDay) => `${KEY_PREFIX}g:{${k.campaign}}:${k.day}`;
 const EXPIRY_KEY = `${KEY_PREFIX}r:expiry`;
 const HANDUP_KEY = `${KEY_PREFIX}r:handups`;
 const REGION_KEY = new RegExp(`^${KEY_PREFIX}r:\\{(.*)\\}:(\\d{4}-\\d{2}-\\d{2})$`);
+const GLOBAL_KEY = new RegExp(`^${KEY_PREFIX}g:\\{(.*)\\}:(\\d{4}-\\d{2}-\\d{2})$`);
+/** Per region, in the global Redis: lease returns the region has not acknowledged yet. */
+const leaseReturnsKey = (region: string) => `${KEY_PREFIX}g:leasereturns:${region}`;
+
+/** ioredis rejects a command before writing it when the stream is not writable and the offline queue is off
+ *  (ioredis 6, Redis.sendCommand): such a command was never sent. */
+const NOT_WRITTEN = /enableOfflineQueue (options )?is false/;
 
 export class RedisRegionStore implements RegionStore {
   private readonly redis: Scripted;
@@ -70,9 +86,26 @@ export class RedisRegionStore implements RegionStore {
     return { grantedMicros: Number(granted), availableMicros: Number(available) };
   }
 
+  /** A settle that fails with StoreUnreachableError was provably never sent (the client was not connected, so
+   *  the command was not written); any other failure may have been applied (or may still be). */
   async settle(key: CampaignDay, leaseId: string, returnedMicros: number): Promise<SettleResult> {
     assertMicros(returnedMicros, "returnedMicros");
-    const [settled, up] = await this.redis.tmaxSettle(regionKey(key), EXPIRY_KEY, leaseId, returnedMicros);
+    if (this.redis.status !== "ready") throw new StoreUnreachableError(`region redis ${this.redis.status}: settle not sent`);
+    let reply: [number, number];
+    try {
+      reply = await this.redis.tmaxSettle(regionKey(key), EXPIRY_KEY, leaseId, returnedMicros);
+    } catch (err) {
+      if (NOT_WRITTEN.test(String((err as Error).message))) throw new StoreUnreachableError(`region redis: settle not sent (${(err as Error).message})`);
+      throw err;
+    }
+    const [settled, up] = reply;
+    return { settled: Number(settled) === 1, upMicros: Number(up) };
+  }
+
+  async settleUp(key: CampaignDay, leaseId: string, upMicros: number): Promise<SettleResult> {
+    assertMicros(upMicros, "upMicros");
+    const [settled, up] = await this.redis.tmaxSettleUp(regionKey(key), EXPIRY_KEY, leaseId, upMicros);
+    if (Number(settled) === -1) return { settled: false, upMicros: 0, conflict: true };
     return { settled: Number(settled) === 1, upMicros: Number(up) };
   }
 
@@ -83,7 +116,7 @@ export class RedisRegionStore implements RegionStore {
 
   async release(key: CampaignDay, releaseId: string, amountMicros: number): Promise<boolean> {
     assertMicros(amountMicros, "amountMicros");
-    return (await this.redis.tmaxApplyOnce(regionKey(key), releaseId, amountMicros, "spent", -amountMicros)) === 1;
+    return (await this.redis.tmaxApplyOnce(regionKey(key), releaseId, amountMicros, "spent", -amountMicros, "released", amountMicros)) === 1;
   }
 
   async expire(graceMs: number): Promise<number> {
@@ -116,7 +149,10 @@ export class RedisRegionStore implements RegionStore {
     let live = 0;
     for (const [f, v] of Object.entries(all)) if (f.startsWith("l:") && v.endsWith(":live")) live++;
     const b = { allocMicros: num("alloc"), leasedMicros: num("leased"), spentMicros: num("spent"), strandedMicros: num("stranded") };
-    return { ...b, availableMicros: b.allocMicros - b.leasedMicros - b.spentMicros - b.strandedMicros, liveLeases: live };
+    return {
+      ...b, availableMicros: b.allocMicros - b.leasedMicros - b.spentMicros - b.strandedMicros, liveLeases: live,
+      grantedMicros: num("granted"), releasedMicros: num("released"), returnedMicros: num("returned"), returnedUpMicros: num("returnedUp"),
+    };
   }
 
   /** Every lease of a campaign day (audits: what each pod was granted, returned, or stranded). */
@@ -161,13 +197,37 @@ export class RedisGlobalStore implements GlobalStore {
     return (await this.redis.tmaxGiveBack(globalKey(key), transferId, region, amountMicros)) === 1;
   }
 
+  async returnLease(key: CampaignDay, leaseId: string, region: string, amountMicros: number): Promise<boolean> {
+    assertMicros(amountMicros, "amountMicros");
+    return (await this.redis.tmaxReturnLease(globalKey(key), leaseReturnsKey(region), leaseId, region, amountMicros, `${globalKey(key)}\n${leaseId}`)) === 1;
+  }
+
+  async leaseReturns(region: string, limit: number): Promise<LeaseReturn[]> {
+    const flat = await this.redis.tmaxLeaseReturns(leaseReturnsKey(region), limit);
+    const out: LeaseReturn[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [books, leaseId] = flat[i]!.split("\n");
+      const m = GLOBAL_KEY.exec(books!);
+      if (m !== null) out.push({ key: { campaign: m[1]!, day: m[2]! }, leaseId: leaseId!, amountMicros: Number(flat[i + 1]) });
+    }
+    return out;
+  }
+
+  async ackLeaseReturn(key: CampaignDay, region: string, leaseId: string): Promise<void> {
+    await this.redis.zrem(leaseReturnsKey(region), `${globalKey(key)}\n${leaseId}`);
+  }
+
   async books(key: CampaignDay): Promise<GlobalBooks> {
     const all = await this.redis.hgetall(globalKey(key));
     const budget = Number(all.budget ?? 0);
     const allocated = Number(all.allocated ?? 0);
     const byRegion: Record<string, number> = {};
-    for (const [f, v] of Object.entries(all)) if (f.startsWith("r:")) byRegion[f.slice(2)] = Number(v);
-    return { budgetMicros: budget, allocatedMicros: allocated, unallocatedMicros: budget - allocated, byRegion };
+    const leaseReturnedByRegion: Record<string, number> = {};
+    for (const [f, v] of Object.entries(all)) {
+      if (f.startsWith("r:")) byRegion[f.slice(2)] = Number(v);
+      else if (f.startsWith("lrt:")) leaseReturnedByRegion[f.slice(4)] = Number(v);
+    }
+    return { budgetMicros: budget, allocatedMicros: allocated, unallocatedMicros: budget - allocated, byRegion, leaseReturnedByRegion };
   }
 
   /** Start-up: resolves once connected, rejects after `timeoutMs`. */

@@ -24,6 +24,11 @@ test("defaults: on, 0.95 / 0.5, half the DSPs when flagged, shipped lists and mo
     schain: { required: false, sellers: null },
   });
   expect(f.async.enabled).toBe(true);
+  expect(f.async.noRender).toEqual({ action: "flag", minWins: 50, maxBilledShare: 0.05, graceMs: 10_000 });
+  // The grace defaults to at most half a shorter window (a win is judged between the two).
+  expect(parseConfig(base({ async: { windowMs: 4_000 } })).fraud.async.noRender.graceMs).toBe(2_000);
+  expect(parseConfig(base({ async: { noRenderAction: "block", noRenderMinWins: 5, noRenderMaxBilledShare: 0.1, noRenderGraceMs: 0 } })).fraud.async.noRender)
+    .toEqual({ action: "block", minWins: 5, maxBilledShare: 0.1, graceMs: 0 });
   expect([...parseConfig(base({ schain: { sellers: ["a.example"] } })).fraud.schain.sellers!]).toEqual(["a.example"]);
 });
 
@@ -36,6 +41,10 @@ test.each([
   [{ schain: { sellers: [""] } }, /^config error: fraud\.schain\.sellers\[0\]: /],
   [{ async: { regularGapCv: 2 } }, /^config error: fraud\.async\.regularGapCv: /],
   [{ datacenterListPath: true }, /^config error: fraud\.datacenterListPath: /],
+  [{ async: { noRenderAction: "mute" } }, /^config error: fraud\.async\.noRenderAction: must be "flag" or "block" or "off"/],
+  [{ async: { noRenderMinWins: 0 } }, /^config error: fraud\.async\.noRenderMinWins: /],
+  [{ async: { noRenderMaxBilledShare: 1.5 } }, /^config error: fraud\.async\.noRenderMaxBilledShare: /],
+  [{ async: { windowMs: 5_000, noRenderGraceMs: 5_000 } }, /^config error: fraud\.async\.noRenderGraceMs: must be less than fraud\.async\.windowMs \(5000\)/],
 ])("%j is refused naming its field", (fraud, message) => {
   expect(errorOf(base(fraud))).toMatch(message);
 });

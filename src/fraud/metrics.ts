@@ -5,7 +5,7 @@
 //   tmax_fraud_screened_total{result}       every screened request: allowed / flagged / blocked
 //   tmax_fraud_scored_total                 requests the model scored
 //   tmax_fraud_score_sum_total              the sum of their scores (mean = rate(sum) / rate(scored): drift)
-//   tmax_fraud_async_actions_total{action}  tier 3 actions (block_subnet, block_device, suspect_subnet)
+//   tmax_fraud_async_actions_total{action}  tier 3 actions (block_subnet, block_device, suspect_subnet, no_render_block, no_render_suspect)
 import { Counter, type Registry } from "prom-client";
 import { ACTION_NAMES, BLOCK, FLAG, FRAUD_REASONS, REASON_INDEX, type Verdict } from "./verdict.ts";
 import { TIER3_ACTION_KINDS, type FraudState } from "./shared/state.ts";
@@ -56,6 +56,6 @@ export function registerFraudMetrics(registry: Registry, reader: FraudCounterRea
   family("tmax_fraud_scored_total", "Requests scored by the tier 2 model.", [], () => [[{}, reader.scored()]]);
   family("tmax_fraud_score_sum_total", "Sum of the tier 2 model's scores (mean score = rate of this / rate of tmax_fraud_scored_total: model drift).", [],
     () => [[{}, reader.scoreSum()]]);
-  family("tmax_fraud_async_actions_total", "Tier 3 actions: subnets and devices blocked, subnets marked suspect.", ["action"],
+  family("tmax_fraud_async_actions_total", "Tier 3 actions: subnets and devices blocked, subnets marked suspect; no_render_*: subnets whose wins are almost never billed (rendered).", ["action"],
     () => TIER3_ACTION_KINDS.map((k) => [{ action: k }, reader.tier3Actions(k)]));
 }

@@ -3,6 +3,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { ConfigError } from "../config/errors.ts";
 import { FRAUD_LIMITS } from "./limits.ts";
+import type { NoRenderSettings } from "./async/no-render.ts";
 
 const Share = Type.Number({ minimum: 0, maximum: 1 });
 const Path = Type.String({ minLength: 1 });
@@ -36,6 +37,10 @@ export const FraudConfig = Type.Object({
     devicesPerSubnet: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
     regularGapCv: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     blockSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),
+    noRenderAction: Type.Optional(Type.Union([Type.Literal("flag"), Type.Literal("block"), Type.Literal("off")])),
+    noRenderMinWins: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+    noRenderMaxBilledShare: Type.Optional(Share),
+    noRenderGraceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: FRAUD_LIMITS.maxRateWindowMs })),
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 export type FraudConfig = Static<typeof FraudConfig>;
@@ -63,8 +68,8 @@ export interface FraudSettings {
   schain: { required: boolean; sellers: ReadonlySet<string> | null };
   /** Bearer token for POST /admin/fraud/reload; null = the endpoint answers 404. */
   adminToken: string | null;
-  /** Tier 3: the event-stream analysis. */
-  async: { enabled: boolean; intervalMs: number; windowMs: number; subnetBurst: number; devicesPerSubnet: number; regularGapCv: number; blockSec: number };
+  /** Tier 3: the event-stream analysis (noRender: subnets whose wins are almost never billed, src/fraud/async/no-render.ts). */
+  async: { enabled: boolean; intervalMs: number; windowMs: number; subnetBurst: number; devicesPerSubnet: number; regularGapCv: number; blockSec: number; noRender: NoRenderSettings };
 }
 
 export function fraudSettings(file: FraudConfig | undefined): FraudSettings {
@@ -86,10 +91,17 @@ export function fraudSettings(file: FraudConfig | undefined): FraudSettings {
       enabled: f.async?.enabled ?? true, intervalMs: f.async?.intervalMs ?? 1_000, windowMs: f.async?.windowMs ?? 60_000,
       subnetBurst: f.async?.subnetBurst ?? 5_000, devicesPerSubnet: f.async?.devicesPerSubnet ?? 200, regularGapCv: f.async?.regularGapCv ?? 0.03,
       blockSec: f.async?.blockSec ?? 3_600,
+      noRender: {
+        action: f.async?.noRenderAction ?? "flag", minWins: f.async?.noRenderMinWins ?? 50,
+        maxBilledShare: f.async?.noRenderMaxBilledShare ?? 0.05, graceMs: f.async?.noRenderGraceMs ?? Math.min(10_000, Math.floor((f.async?.windowMs ?? 60_000) / 2)),
+      },
     },
   };
   if (settings.flagThreshold > settings.blockThreshold) {
     throw new ConfigError("fraud.flagThreshold", `must not exceed fraud.blockThreshold (${settings.blockThreshold})`);
+  }
+  if (settings.async.noRender.action !== "off" && settings.async.noRender.graceMs >= settings.async.windowMs) {
+    throw new ConfigError("fraud.async.noRenderGraceMs", `must be less than fraud.async.windowMs (${settings.async.windowMs}): a win is judged between the two`);
   }
   return settings;
 }

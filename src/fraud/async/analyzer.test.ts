@@ -3,7 +3,7 @@ import { gapVariation, Tier3Analyzer } from "./analyzer.ts";
 
 const T0 = Date.UTC(2026, 11, 4, 12);
 const event = (atMs: number, subnet: string, device: string) => ({ event_type: "bid_request", event_time: new Date(atMs).toISOString(), fraud: { ip_subnet: subnet, device_key: device } });
-const analyzer = () => new Tier3Analyzer({ windowMs: 10_000, subnetBurst: 20, devicesPerSubnet: 8, regularGapCv: 0.05 });
+const analyzer = () => new Tier3Analyzer({ windowMs: 10_000, subnetBurst: 20, devicesPerSubnet: 8, regularGapCv: 0.05, noRender: { action: "flag", minWins: 10, maxBilledShare: 0.05, graceMs: 1_000 } });
 
 test("a burst from one subnet blocks it, once per window; quiet subnets are left alone", () => {
   const a = analyzer();

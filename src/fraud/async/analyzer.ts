@@ -4,18 +4,27 @@
 //   - machine-regular timing of one device (>= REGULAR_MIN_EVENTS requests whose
 //     gaps vary by less than `regularGapCv` (coefficient of variation))           -> block the device
 //   - many devices on one subnet (more than `devicesPerSubnet` in the window)     -> mark it suspect (flag)
+// and, from auction_result wins joined to their billing/loss notices (no-render.ts):
+//   - a subnet whose wins are almost never billed (rendered)                      -> flag or block it (noRender.action)
 // Decisions are pure (analyze returns actions); run.ts applies them to the shared tables.
+import { NoRenderDetector, type NoRenderSettings, type StreamEvent } from "./no-render.ts";
+
 export interface AnalyzerSettings {
   windowMs: number;
   subnetBurst: number;
   devicesPerSubnet: number;
   regularGapCv: number;
+  noRender: NoRenderSettings;
 }
 
 export type Tier3Action =
   | { kind: "block_subnet"; subnet: string; why: string }
   | { kind: "block_device"; deviceKey: string; why: string }
-  | { kind: "suspect_subnet"; subnet: string; why: string };
+  | { kind: "suspect_subnet"; subnet: string; why: string }
+  /** No-render cluster, noRender.action "block". */
+  | { kind: "no_render_block"; subnet: string; why: string }
+  /** No-render cluster, noRender.action "flag": marked suspect like suspect_subnet. */
+  | { kind: "no_render_suspect"; subnet: string; why: string };
 
 /** Requests of one device needed before its timing is judged. */
 export const REGULAR_MIN_EVENTS = 6;
@@ -29,11 +38,15 @@ export class Tier3Analyzer {
   private readonly devices = new Map<string, number[]>();
   /** What was already acted on (so an action is taken once per window, not on every poll). */
   private readonly acted = new Map<string, number>();
+  readonly noRender: NoRenderDetector;
 
-  constructor(private readonly settings: AnalyzerSettings) {}
+  constructor(private readonly settings: AnalyzerSettings) {
+    this.noRender = new NoRenderDetector(settings.noRender, settings.windowMs);
+  }
 
-  /** One audit event (already parsed); anything but a screened bid_request is ignored. */
-  ingest(event: { event_type?: string; event_time?: string; fraud?: { ip_subnet: string | null; device_key: string | null } }): void {
+  /** One audit event (already parsed): screened bid_requests, wins (auction_result) and billing / loss notices are read, the rest ignored. */
+  ingest(event: StreamEvent & { fraud?: { ip_subnet: string | null; device_key: string | null } }): void {
+    this.noRender.ingest(event);
     if (event.event_type !== "bid_request" || event.fraud === undefined || event.event_time === undefined) return;
     const at = Date.parse(event.event_time);
     const { ip_subnet: subnet, device_key: device } = event.fraud;
@@ -69,6 +82,10 @@ export class Tier3Analyzer {
       if (times.length < REGULAR_MIN_EVENTS) continue;
       const cv = gapVariation(times);
       if (cv < regularGapCv && this.once(`d:${device}`, nowMs)) actions.push({ kind: "block_device", deviceKey: device, why: `${times.length} requests, gap variation ${cv.toFixed(3)}` });
+    }
+    const noRenderKind = this.settings.noRender.action === "block" ? "no_render_block" : "no_render_suspect";
+    for (const f of this.noRender.analyze(nowMs)) {
+      if (this.once(`n:${f.subnet}`, nowMs)) actions.push({ kind: noRenderKind, subnet: f.subnet, why: `${f.wins} wins, ${f.billed} billed, in ${windowMs} ms` });
     }
     for (const [key, at] of this.acted) if (at < since) this.acted.delete(key);
     return actions;

@@ -31,7 +31,7 @@ const KEPT_ACTIONS = 1000;
 
 export function startTier3(settings: FraudSettings, state: FraudState, auditDir: string, source: EventSource = new OutboxTail(auditDir)): Tier3 {
   const { async: a } = settings;
-  const analyzer = new Tier3Analyzer({ windowMs: a.windowMs, subnetBurst: a.subnetBurst, devicesPerSubnet: a.devicesPerSubnet, regularGapCv: a.regularGapCv });
+  const analyzer = new Tier3Analyzer({ windowMs: a.windowMs, subnetBurst: a.subnetBurst, devicesPerSubnet: a.devicesPerSubnet, regularGapCv: a.regularGapCv, noRender: a.noRender });
   const actions: Tier3Action[] = [];
   let running: Promise<void> | null = null;
   const runOnce = async () => {
@@ -44,10 +44,10 @@ export function startTier3(settings: FraudSettings, state: FraudState, auditDir:
     });
     const now = Date.now();
     for (const action of analyzer.analyze(now)) {
-      apply(state, action, now, now + a.blockSec * 1000);
+      const applied = apply(state, action, now, now + a.blockSec * 1000);
       actions.push(action);
       if (actions.length > KEPT_ACTIONS) actions.shift();
-      console.log(JSON.stringify({ level: "info", msg: "fraud tier 3", ...action }));
+      console.log(JSON.stringify({ level: "info", msg: "fraud tier 3", ...action, ...(applied ? {} : { applied: false }) }));
     }
   };
   const timer = setInterval(() => {
@@ -66,9 +66,12 @@ export function startTier3(settings: FraudSettings, state: FraudState, auditDir:
   };
 }
 
-function apply(state: FraudState, action: Tier3Action, nowMs: number, untilMs: number): void {
-  state.countTier3Action(action.kind);
-  if (action.kind === "block_subnet") blockUntil(state, action.subnet, nowMs, untilMs);
-  else if (action.kind === "block_device") blockDevice(state, action.deviceKey, nowMs, untilMs);
-  else markSubnetSuspect(state, action.subnet, nowMs, untilMs);
+/** Writes the action into the shared tables; counted only when written (a suspect mark takes an IPv4 /24 only). */
+function apply(state: FraudState, action: Tier3Action, nowMs: number, untilMs: number): boolean {
+  let done: boolean;
+  if (action.kind === "block_subnet" || action.kind === "no_render_block") done = blockUntil(state, action.subnet, nowMs, untilMs);
+  else if (action.kind === "block_device") done = blockDevice(state, action.deviceKey, nowMs, untilMs);
+  else done = markSubnetSuspect(state, action.subnet, nowMs, untilMs);
+  if (done) state.countTier3Action(action.kind);
+  return done;
 }

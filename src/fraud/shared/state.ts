@@ -22,11 +22,11 @@ export const B = { UNTIL_SEC: 3, WORDS: 4 } as const;
 const HEADER_WORDS = 16;
 const BASE_SEC_WORD = 0;
 const GENERATION_WORD = 1;
-/** Tier 3 actions taken (main thread), one word per kind: see countTier3Action. */
+/** Tier 3 actions taken (main thread), one word per kind (words 2..6): see countTier3Action. */
 const TIER3_ACTIONS_WORD = 2;
 /** Model sequence (a seqlock): odd while an admin reload rewrites the shared model region. */
 const MODEL_SEQ_WORD = 8;
-export const TIER3_ACTION_KINDS = ["block_subnet", "block_device", "suspect_subnet"] as const;
+export const TIER3_ACTION_KINDS = ["block_subnet", "block_device", "suspect_subnet", "no_render_block", "no_render_suspect"] as const;
 
 export class FraudState {
   readonly devices: SharedTable;

@@ -1,7 +1,9 @@
 // One auction, top down. Each line is a stage; each stage lives in its own module.
-//   intake -> deadline -> fan-out -> collect -> [distributed: merge other pods' cap counts]
+//   (rate limits and extreme-overload sheds happen before the body is read: src/http/app.ts)
+//   intake -> shed (overload guard) -> fraud screen -> deadline -> fan-out -> collect (pacing)
+//   -> [distributed: merge other pods' cap counts]
 //   -> decide (WASM: floors, brand safety, frequency caps, price, budget)
-//   -> cap increments to the sink, if any -> respond -> audit (before the answer leaves)
+//   -> cap increments to the sink, if any -> respond (or a house ad) -> audit (before the answer leaves)
 import { NBR } from "../openrtb/nbr.ts";
 import { validateBidRequest } from "../openrtb/validate.ts";
 import type { BidRequest } from "../openrtb/request.ts";

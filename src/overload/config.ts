@@ -28,6 +28,7 @@ export const OverloadConfig = Type.Object({
   pressuredDspTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 5_000 })),
   heavyPressure: Type.Optional(Share),
   topDsps: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   flashCrash: Type.Optional(Type.Object({
     windowSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
     baselineSec: Type.Optional(Type.Integer({ minimum: 2, maximum: OVERLOAD_LIMITS.maxFlashCrashSeconds })),
@@ -72,6 +73,8 @@ export interface OverloadSettings {
   pressuredDspTimeoutMs: number;
   heavyPressure: number;
   topDsps: number;
+  /** Hard concurrency limit per worker: at or above it a request is answered 204 before its body is parsed. */
+  maxInFlight: number;
   /** Flash-crash alert: bid rates of the last windowSec against the baselineSec before. */
   flashCrash: FlashCrashSettings;
 }
@@ -97,6 +100,7 @@ export const OVERLOAD_DEFAULTS: OverloadSettings = {
   pressuredDspTimeoutMs: 50,
   heavyPressure: 0.8,
   topDsps: 3,
+  maxInFlight: 64,
   flashCrash: { windowSec: 5, baselineSec: 60, dropShare: 0.8, minRequests: 50 },
 };
 
@@ -123,6 +127,7 @@ export function overloadSettings(file: Static<typeof OverloadConfig> | undefined
     knownPublishers: file?.knownPublishers ?? [],
     pressuredDspTimeoutMs,
     heavyPressure: file?.heavyPressure ?? d.heavyPressure,
+    maxInFlight: file?.maxInFlight ?? d.maxInFlight,
     topDsps: file?.topDsps ?? d.topDsps,
     flashCrash,
   };

@@ -21,6 +21,9 @@ export function allocateOverloadShared(config: TmaxConfig, rows = config.server.
   return { cells: OverloadLayout.of(config, rows).allocate(), rateBuckets: SharedRateLimiter.allocate(config.rateLimits), rows };
 }
 
+/** In-flight auctions at or above this share of overload.maxInFlight count as saturation (the DSP deadline drops). */
+export const SATURATED_SHARE = 0.75;
+
 export interface GuardSources {
   inFlight(): number;
   outboxPendingBytes(): number;
@@ -76,7 +79,10 @@ export class OverloadGuard implements FanoutObserver {
     const pressure = this.enabled
       ? this.controller.update({ inFlight, eventLoopLagMs: lagMs, internalP99Ms: p99, outboxPendingBytes: this.sources.outboxPendingBytes() }, dtMs)
       : 0;
-    this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, pressure);
+    // Near the concurrency limit the worker is saturated even when the pressure loop reads calm (the limit
+    // sheds before queues build): give DSPs the pressured deadline so admitted auctions finish sooner.
+    const saturated = this.enabled && inFlight >= this.config.overload.maxInFlight * SATURATED_SHARE;
+    this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, saturated ? 1 : pressure);
     if (this.enabled) this.selector.refresh(pressure, this.dspTimeoutMs);
     this.selector.cutting = this.dspTimeoutMs < this.config.auction.dspTimeoutMs;
     this.cells.flashCrash(this.flashCrash.advance(Date.now()));

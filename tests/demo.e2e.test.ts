@@ -23,7 +23,8 @@ test("tmax demo serves auctions and prints the URLs to try", async () => {
   expect(out).toMatch(/dashboard\s+http:\/\/\S+\/dashboard/);
   expect(out).toMatch(/SLOs\s+http:\/\/\S+\/slo/);
   const answer = await curlAnswer!;
-  expect([200, 204]).toContain(answer.status);
+  // The README's example is a plausible human request: the fraud stage lets it through and it wins a bid.
+  expect(answer.status).toBe(200);
   const bids = Number(/\[demo\] requests bid=(\d+)/.exec(out)?.[1] ?? "0");
   expect(bids).toBeGreaterThan(10);
 }, 30_000);

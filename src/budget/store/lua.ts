@@ -35,26 +35,34 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), KEYS[1] .. '\\n' .. ARGV[1]
 ${TOUCH}
 return {granted, avail()}`;
 
-/** KEYS: books, expiry zset. ARGV: lease id, returned. -> {settled 0|1, up} */
-export const SETTLE = `${NUM}
-${AVAIL}
-local f = 'l:' .. ARGV[1]
+// The shared steps of SETTLE and SETTLE_UP (ARGV: lease id, returned).
+/** Reads lease ARGV[1] (f, lease, granted, exp, state); unknown: {0, 0}. */
+const READ_LEASE = `local f = 'l:' .. ARGV[1]
 local lease = redis.call('HGET', KEYS[1], f)
 if not lease then return {0, 0} end
 local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
-granted = tonumber(granted)
-if state == 'closed' or state == 'upped' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
-local returned = tonumber(ARGV[2])
+granted = tonumber(granted)`;
+/** Takes the live or stranded lease off the books: what was not returned is spent. */
+const TAKE_OFF_LEASE = `local returned = tonumber(ARGV[2])
 if returned > granted then return redis.error_reply('returned ' .. returned .. ' > granted ' .. granted) end
 if state == 'live' then redis.call('HINCRBY', KEYS[1], 'leased', -granted) else redis.call('HINCRBY', KEYS[1], 'stranded', -granted) end
-redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)
-redis.call('HINCRBY', KEYS[1], 'returned', returned)
-redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)`;
+/** Drops the lease from the expiry index; with no live lease left, the idle allocation is handed up (up). */
+const HAND_UP_IDLE = `redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
 local up = 0
 if num('leased') == 0 and avail() > 0 then
   up = avail()
   redis.call('HINCRBY', KEYS[1], 'alloc', -up)
-end
+end`;
+
+/** KEYS: books, expiry zset. ARGV: lease id, returned. -> {settled 0|1, up} */
+export const SETTLE = `${NUM}
+${AVAIL}
+${READ_LEASE}
+if state == 'closed' or state == 'upped' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
+${TAKE_OFF_LEASE}
+redis.call('HINCRBY', KEYS[1], 'returned', returned)
+${HAND_UP_IDLE}
 redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':closed:' .. returned .. ':' .. up)
 ${TOUCH}
 return {1, up}`;
@@ -64,25 +72,13 @@ return {1, up}`;
  *  available is unchanged, so the remainder is never spendable here. */
 export const SETTLE_UP = `${NUM}
 ${AVAIL}
-local f = 'l:' .. ARGV[1]
-local lease = redis.call('HGET', KEYS[1], f)
-if not lease then return {0, 0} end
-local granted, exp, state = string.match(lease, '^(%d+):(%d+):(%a+)')
-granted = tonumber(granted)
+${READ_LEASE}
 if state == 'upped' then return {0, tonumber(string.match(lease, ':(%d+)$') or '0')} end
 if state == 'closed' then return {-1, 0} end
-local returned = tonumber(ARGV[2])
-if returned > granted then return redis.error_reply('returned ' .. returned .. ' > granted ' .. granted) end
-if state == 'live' then redis.call('HINCRBY', KEYS[1], 'leased', -granted) else redis.call('HINCRBY', KEYS[1], 'stranded', -granted) end
-redis.call('HINCRBY', KEYS[1], 'spent', granted - returned)
+${TAKE_OFF_LEASE}
 redis.call('HINCRBY', KEYS[1], 'alloc', -returned)
 redis.call('HINCRBY', KEYS[1], 'returnedUp', returned)
-redis.call('ZREM', KEYS[2], KEYS[1] .. '\\n' .. ARGV[1])
-local up = 0
-if num('leased') == 0 and avail() > 0 then
-  up = avail()
-  redis.call('HINCRBY', KEYS[1], 'alloc', -up)
-end
+${HAND_UP_IDLE}
 redis.call('HSET', KEYS[1], f, granted .. ':' .. exp .. ':upped:' .. returned .. ':' .. up)
 ${TOUCH}
 return {1, up}`;

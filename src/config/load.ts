@@ -15,6 +15,7 @@ import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budg
 import type { PacingMode } from "../budget/pacing.ts";
 import { houseAdSettings, overloadSettings, rateLimitSettings, type HouseAdSettings, type OverloadSettings, type RateLimitSettings } from "../overload/config.ts";
 import { budgetSettings, campaignTimeZone, type BudgetSettings } from "./budget.ts";
+import type { BreakerSettings } from "../dsp/breaker.ts";
 
 export interface DspSettings { id: string; endpoint: string; timeoutMs: number; enabled: boolean; maxConnections: number }
 export interface FrequencyCapSettings { max: number; windowSec: number }
@@ -36,7 +37,7 @@ export interface TmaxConfig {
     dspTimeoutMs: number; networkBufferMs: number; responseReserveMs: number; minDspTimeoutMs: number; defaultTmaxMs: number; maxImps: number;
     frequencyCapNoKey: FrequencyCapNoKey;
   };
-  breaker: { failureThreshold: number; openMs: number; halfOpenSuccesses: number };
+  breaker: BreakerSettings;
   dsps: DspSettings[];
   campaigns: CampaignSettings[];
   audit: {
@@ -116,6 +117,8 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     },
     breaker: {
       failureThreshold: file.breaker?.failureThreshold ?? 5,
+      failureRate: file.breaker?.failureRate ?? 0.5,
+      windowMs: file.breaker?.windowMs ?? 5_000,
       openMs: file.breaker?.openMs ?? 30_000,
       halfOpenSuccesses: file.breaker?.halfOpenSuccesses ?? 3,
     },

@@ -80,6 +80,8 @@ export const ConfigFile = Type.Object({
   }, { additionalProperties: false })),
   breaker: Type.Optional(Type.Object({
     failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    failureRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    windowMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
     openMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
     halfOpenSuccesses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   }, { additionalProperties: false })),

@@ -84,8 +84,10 @@ export class DspFanout {
 
   /** Feeds a DSP's result into its breaker: timeouts, transport errors, 5xx and malformed answers fail. */
   recordResult(dsp: number, verdict: BreakerVerdict): void {
-    if (verdict === "success") this.breakers[dsp]!.recordSuccess();
-    else if (verdict === "failure") this.breakers[dsp]!.recordFailure(performance.now());
+    const breaker = this.breakers[dsp]!;
+    if (verdict === "success") breaker.recordSuccess(performance.now());
+    else if (verdict === "failure") breaker.recordFailure(performance.now());
+    else breaker.recordNeutral(); // frees a half-open trial's slot
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 // The deadline and the breaker through a real server: a slow DSP never holds the answer past the
-// deadline, partial results are used, and a failing DSP is skipped after 5 failures and comes back.
+// deadline, partial results are used, and a failing DSP is skipped once half its calls in the
+// breaker's window failed (at least 5 of them) and comes back.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimDspProcess, startTmax, type Proc } from "./support/processes.ts";
 import { bidRequest, metric, metrics, postAuction } from "./support/openrtb.ts";
@@ -20,7 +21,8 @@ beforeAll(async () => {
   tmax = await startTmax({
     dsps: [{ id: "fast", endpoint: fast.url }, { id: "slow", endpoint: slow.url }, { id: "flaky", endpoint: flaky.url }],
     campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: 1000, currency: "USD" }],
-    breaker: { failureThreshold: 5, openMs: OPEN_MS, halfOpenSuccesses: 3 },
+    // A window longer than the whole file's run, so which calls it holds does not depend on timing.
+    breaker: { failureThreshold: 5, failureRate: 0.5, windowMs: 60_000, openMs: OPEN_MS, halfOpenSuccesses: 3 },
   }, 1);
 });
 
@@ -54,7 +56,8 @@ describe("one deadline for all DSPs", () => {
 });
 
 describe("circuit breaker", () => {
-  test("opens after 5 consecutive failures, skips the DSP, and closes after 3 successes in half-open", async () => {
+  // Before: 3 successes (the deadline tests' 204s), so the 5th failure makes 5 of 8 calls (>= 50%).
+  test("opens after 5 failures in a row (5 of 8 calls), skips the DSP, and closes after 3 successful trials in half-open", async () => {
     flaky.reply = () => ({ status: 200, body: "", delayMs: 300 });
     const before = flaky.calls;
     for (let i = 0; i < 5; i++) await postAuction(tmax.url, bidRequest());
@@ -74,12 +77,15 @@ describe("circuit breaker", () => {
     expect(metric(text, 'tmax_dsp_breaker_state{dsp="flaky"}')).toBe(0);
   });
 
+  // Closing cleared the window; the 6 good answers keep it closed until 6 of 12 calls failed.
   test("malformed answers count as failures too; a bad bid in a good answer does not", async () => {
     flaky.reply = (req) => ({ status: 200, body: bidFor(req, { impid: "nope" }) });
     for (let i = 0; i < 6; i++) await postAuction(tmax.url, bidRequest());
     expect(metric(await metrics(tmax.url), 'tmax_dsp_breaker_state{dsp="flaky"}')).toBe(0);
     flaky.reply = () => ({ status: 200, body: "{not json" });
     for (let i = 0; i < 5; i++) await postAuction(tmax.url, bidRequest());
-    expect(metric(await metrics(tmax.url), 'tmax_dsp_breaker_state{dsp="flaky"}')).toBe(1);
+    expect(metric(await metrics(tmax.url), 'tmax_dsp_breaker_state{dsp="flaky"}')).toBe(0); // 5 of 11
+    await postAuction(tmax.url, bidRequest());
+    expect(metric(await metrics(tmax.url), 'tmax_dsp_breaker_state{dsp="flaky"}')).toBe(1); // 6 of 12
   });
 });

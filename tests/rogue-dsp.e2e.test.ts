@@ -19,7 +19,8 @@ beforeAll(async () => {
   tmax = await startTmax({
     dsps: [{ id: "a", endpoint: fastA.url }, { id: "b", endpoint: fastB.url }, { id: "rogue", endpoint: rogue.url }],
     campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: 1000, currency: "USD" }],
-    breaker: { failureThreshold: THRESHOLD, openMs: 600_000, halfOpenSuccesses: 3 },
+    // A window longer than the test, so the 10 healthy calls are all still in it when the rogue fails.
+    breaker: { failureThreshold: THRESHOLD, failureRate: 0.5, windowMs: 60_000, openMs: 600_000, halfOpenSuccesses: 3 },
   }, 1);
 });
 
@@ -40,15 +41,21 @@ describe("a rogue DSP", () => {
       healthy.push(res.ms);
     }
     rogue.reply = (req) => ({ status: 200, body: bidFor(req, { price: 4 }), delayMs: 500 });
+    // The breaker opens on the failure rate: after 10 successes, THRESHOLD failures are not enough;
+    // it takes half the window's calls (10 failures, more if a failure was our own stall: neutral).
     const failing: number[] = [];
-    for (let i = 0; i < THRESHOLD; i++) {
+    let state = 0;
+    while (state !== 1 && failing.length < 40) {
       const res = await postAuction(tmax.url, bidRequest({ at: 1 }));
       expect(res.status).toBe(200);
       expect(res.json.seatbid[0].seat).toBe("b");
       failing.push(res.ms);
+      state = metric(await metrics(tmax.url), 'tmax_dsp_breaker_state{dsp="rogue"}');
     }
+    expect(state).toBe(1);
+    expect(failing.length).toBeGreaterThan(THRESHOLD);
+    expect(failing.length).toBeGreaterThanOrEqual(10);
     expect(median(failing)).toBeGreaterThanOrEqual(65); // waited for the 70 ms deadline
-    expect(metric(await metrics(tmax.url), 'tmax_dsp_breaker_state{dsp="rogue"}')).toBe(1);
     const callsWhenOpened = rogue.calls;
     const after: number[] = [];
     for (let i = 0; i < 20; i++) {

@@ -29,6 +29,9 @@ export const OverloadConfig = Type.Object({
   heavyPressure: Type.Optional(Share),
   topDsps: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  minInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  initialInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  internalTargetMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 60_000 })),
   flashCrash: Type.Optional(Type.Object({
     windowSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
     baselineSec: Type.Optional(Type.Integer({ minimum: 2, maximum: OVERLOAD_LIMITS.maxFlashCrashSeconds })),
@@ -73,8 +76,15 @@ export interface OverloadSettings {
   pressuredDspTimeoutMs: number;
   heavyPressure: number;
   topDsps: number;
-  /** Hard concurrency limit per worker: at or above it a request is answered 204 before its body is parsed. */
+  /**
+   * The adaptive concurrency limit per worker (limit.ts): past it a request is answered 204 before its
+   * body is parsed. It starts at initialInFlight and moves within [minInFlight, maxInFlight], holding
+   * the p99 of internal processing at internalTargetMs.
+   */
   maxInFlight: number;
+  minInFlight: number;
+  initialInFlight: number;
+  internalTargetMs: number;
   /** Flash-crash alert: bid rates of the last windowSec against the baselineSec before. */
   flashCrash: FlashCrashSettings;
 }
@@ -90,7 +100,7 @@ export const OVERLOAD_DEFAULTS: OverloadSettings = {
   signals: {
     inFlight: { low: 192, high: 768 },
     eventLoopLagMs: { low: 5, high: 30 },
-    internalP99Ms: { low: 25, high: 70 },
+    internalP99Ms: { low: 10, high: 40 },
     outboxPendingBytes: { low: 4 * 1024 * 1024, high: 14 * 1024 * 1024 },
   },
   targetPressure: 0.3,
@@ -100,7 +110,10 @@ export const OVERLOAD_DEFAULTS: OverloadSettings = {
   pressuredDspTimeoutMs: 50,
   heavyPressure: 0.8,
   topDsps: 3,
-  maxInFlight: 64,
+  maxInFlight: 1024,
+  minInFlight: 8,
+  initialInFlight: 64,
+  internalTargetMs: 20,
   flashCrash: { windowSec: 5, baselineSec: 60, dropShare: 0.8, minRequests: 50 },
 };
 
@@ -118,6 +131,13 @@ export function overloadSettings(file: Static<typeof OverloadConfig> | undefined
   if (flashCrash.baselineSec <= flashCrash.windowSec) throw new ConfigError("overload.flashCrash.baselineSec", `must be longer than windowSec (${flashCrash.windowSec})`);
   const pressuredDspTimeoutMs = file?.pressuredDspTimeoutMs ?? Math.min(d.pressuredDspTimeoutMs, dspTimeoutMs);
   if (pressuredDspTimeoutMs > dspTimeoutMs) throw new ConfigError("overload.pressuredDspTimeoutMs", `must not exceed auction.dspTimeoutMs (${dspTimeoutMs})`);
+  const maxInFlight = file?.maxInFlight ?? d.maxInFlight;
+  const minInFlight = file?.minInFlight ?? Math.min(d.minInFlight, maxInFlight);
+  if (minInFlight > maxInFlight) throw new ConfigError("overload.minInFlight", `must not exceed maxInFlight (${maxInFlight})`);
+  const initialInFlight = file?.initialInFlight ?? Math.min(Math.max(d.initialInFlight, minInFlight), maxInFlight);
+  if (initialInFlight < minInFlight || initialInFlight > maxInFlight) {
+    throw new ConfigError("overload.initialInFlight", `must be within minInFlight..maxInFlight (${minInFlight}..${maxInFlight})`);
+  }
   return {
     enabled: file?.enabled ?? d.enabled,
     signals,
@@ -127,7 +147,8 @@ export function overloadSettings(file: Static<typeof OverloadConfig> | undefined
     knownPublishers: file?.knownPublishers ?? [],
     pressuredDspTimeoutMs,
     heavyPressure: file?.heavyPressure ?? d.heavyPressure,
-    maxInFlight: file?.maxInFlight ?? d.maxInFlight,
+    maxInFlight, minInFlight, initialInFlight,
+    internalTargetMs: file?.internalTargetMs ?? d.internalTargetMs,
     topDsps: file?.topDsps ?? d.topDsps,
     flashCrash,
   };

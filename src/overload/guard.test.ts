@@ -1,36 +1,54 @@
-// The guard's tick: the DSP deadline follows saturation of the concurrency limit even when the
-// pressure signals read calm (the limit sheds before queues can build, so they stay calm).
+// The guard's concurrency limit: past it a request is refused; the limit follows the internal
+// processing times the guard is fed, through the guard's own tick; with the guard off nothing is refused.
 import { expect, test } from "bun:test";
 import { parseConfig } from "../config/load.ts";
-import { allocateOverloadShared, OverloadGuard, SATURATED_SHARE } from "./guard.ts";
+import { allocateOverloadShared, OverloadGuard } from "./guard.ts";
+import { OVERLOAD_LIMITS as L } from "./limits.ts";
 
 const base = {
   dsps: [{ id: "d1", endpoint: "http://127.0.0.1:9/" }],
   campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: "10", currency: "USD" }],
 };
-const config = parseConfig({ ...base, overload: { maxInFlight: 40 } });
 
-test("at >= 75% of overload.maxInFlight in flight the DSP deadline drops to the pressured one; it recovers below", () => {
-  let inFlight = 0;
-  const guard = new OverloadGuard(config, allocateOverloadShared(config), 0, { inFlight: () => inFlight, outboxPendingBytes: () => 0 });
+function guardOf(overload: Record<string, unknown>, inFlight: { n: number }) {
+  const config = parseConfig({ ...base, overload });
+  return new OverloadGuard(config, allocateOverloadShared(config), 0, { inFlight: () => inFlight.n, outboxPendingBytes: () => 0 });
+}
+
+test("refuses past the limit; internal times over target shrink it, the guard's tick applies it", () => {
+  const inFlight = { n: 0 };
+  const guard = guardOf({ initialInFlight: 40, internalTargetMs: 20 }, inFlight);
+  expect(guard.overLimit(40)).toBe(false);
+  expect(guard.overLimit(41)).toBe(true);
   let now = 1_000;
-  const tick = () => guard.tick((now += 10));
-  tick();
-  expect(guard.dspTimeoutMs).toBe(config.auction.dspTimeoutMs);
-  inFlight = Math.ceil(40 * SATURATED_SHARE) - 1;
-  tick();
-  expect(guard.dspTimeoutMs).toBe(config.auction.dspTimeoutMs); // below the share: calm signals, full deadline
-  inFlight = Math.ceil(40 * SATURATED_SHARE);
-  tick();
-  expect(guard.dspTimeoutMs).toBe(config.overload.pressuredDspTimeoutMs);
-  inFlight = 2;
-  tick();
-  expect(guard.dspTimeoutMs).toBe(config.auction.dspTimeoutMs);
+  inFlight.n = 40;
+  for (let i = 0; i < 100; i++) guard.recordInternal(i < 70 ? 5 : 60); // 30% over target
+  for (let t = 0; t <= L.limitPeriodMs; t += L.tickMs) guard.tick((now += L.tickMs));
+  expect(guard.limit.current).toBe(28);
+  expect(guard.overLimit(29)).toBe(true);
+  expect(guard.overLimit(28)).toBe(false);
 });
 
-test("with the guard off, saturation changes nothing", () => {
-  const off = parseConfig({ ...base, overload: { enabled: false, maxInFlight: 40 } });
-  const guard = new OverloadGuard(off, allocateOverloadShared(off), 0, { inFlight: () => 40, outboxPendingBytes: () => 0 });
-  guard.tick(1_010);
-  expect(guard.dspTimeoutMs).toBe(off.auction.dspTimeoutMs);
+test("with the limit reached the DSP deadline drops to midway (60 ms) even with calm signals; it recovers below", () => {
+  const inFlight = { n: 20 };
+  const guard = guardOf({ initialInFlight: 40 }, inFlight);
+  let now = 1_000;
+  const period = () => { for (let t = 0; t < L.limitPeriodMs; t += L.tickMs) guard.tick((now += L.tickMs)); };
+  period();
+  period();
+  expect(guard.dspTimeoutMs).toBe(70); // half full: calm
+  inFlight.n = 40;
+  period();
+  period();
+  expect(guard.limit.reached).toBe(true);
+  expect(guard.dspTimeoutMs).toBe(60);
+  inFlight.n = 10;
+  period();
+  period();
+  expect(guard.dspTimeoutMs).toBe(70);
+});
+
+test("with the guard off nothing is refused", () => {
+  const guard = guardOf({ enabled: false, maxInFlight: 4 }, { n: 0 });
+  expect(guard.overLimit(1_000)).toBe(false);
 });

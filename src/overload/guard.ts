@@ -1,10 +1,12 @@
 // One worker's overload guard: a 10 ms tick samples the signals (in-flight requests, event-loop lag,
-// internal-processing p99, outbox pending bytes), runs the pressure controller (pressure.ts), sets
-// the effective DSP deadline (deadline.ts), re-ranks the DSPs (dsp-select.ts) and advances the
-// flash-crash detector; requests then read the results without computing anything.
+// internal-processing p99, outbox pending bytes), runs the pressure controller (pressure.ts) and the
+// adaptive concurrency limit (limit.ts), sets the effective DSP deadline (deadline.ts), re-ranks the
+// DSPs (dsp-select.ts) and advances the flash-crash detector; requests then read the results
+// without computing anything.
 import { OVERLOAD_LIMITS as L } from "./limits.ts";
 import { LagProbe, SlidingP99 } from "./signals.ts";
 import { PressureController } from "./pressure.ts";
+import { AdaptiveLimit } from "./limit.ts";
 import { ValueShedder } from "./shed.ts";
 import { DspSelector, type FanoutObserver } from "./dsp-select.ts";
 import { FlashCrashDetector } from "./flash-crash.ts";
@@ -21,9 +23,6 @@ export function allocateOverloadShared(config: TmaxConfig, rows = config.server.
   return { cells: OverloadLayout.of(config, rows).allocate(), rateBuckets: SharedRateLimiter.allocate(config.rateLimits), rows };
 }
 
-/** In-flight auctions at or above this share of overload.maxInFlight count as saturation (the DSP deadline drops). */
-export const SATURATED_SHARE = 0.75;
-
 export interface GuardSources {
   inFlight(): number;
   outboxPendingBytes(): number;
@@ -32,6 +31,7 @@ export interface GuardSources {
 export class OverloadGuard implements FanoutObserver {
   readonly cells: OverloadCells;
   readonly controller: PressureController;
+  readonly limit: AdaptiveLimit;
   readonly shedder: ValueShedder;
   readonly selector: DspSelector;
   readonly flashCrash: FlashCrashDetector;
@@ -49,6 +49,7 @@ export class OverloadGuard implements FanoutObserver {
     this.enabled = o.enabled;
     this.cells = new OverloadCells(OverloadLayout.of(config, shared.rows), shared.cells, workerIndex);
     this.controller = new PressureController(o);
+    this.limit = new AdaptiveLimit({ ...o, lagHighMs: o.signals.eventLoopLagMs.high });
     this.shedder = new ValueShedder(o);
     this.selector = new DspSelector(config.dsps.length, o.topDsps, o.heavyPressure, this.cells);
     this.flashCrash = new FlashCrashDetector(config.dsps.length, o.flashCrash);
@@ -65,7 +66,7 @@ export class OverloadGuard implements FanoutObserver {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    this.cells.state(0, 0, 0, 0, 0, 0); // a stopped worker's slot shows nothing (it may be reused)
+    this.cells.state(0, 0, 0, 0, 0, 0, 0); // a stopped worker's slot shows nothing (it may be reused)
     this.cells.flashCrash(false);
   }
 
@@ -79,19 +80,26 @@ export class OverloadGuard implements FanoutObserver {
     const pressure = this.enabled
       ? this.controller.update({ inFlight, eventLoopLagMs: lagMs, internalP99Ms: p99, outboxPendingBytes: this.sources.outboxPendingBytes() }, dtMs)
       : 0;
-    // Near the concurrency limit the worker is saturated even when the pressure loop reads calm (the limit
-    // sheds before queues build): give DSPs the pressured deadline so admitted auctions finish sooner.
-    const saturated = this.enabled && inFlight >= this.config.overload.maxInFlight * SATURATED_SHARE;
-    this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, saturated ? 1 : pressure);
+    const limit = this.enabled ? this.limit.tick(nowMs, inFlight, lagMs) : 0;
+    const atCapacity = this.enabled && this.limit.reached ? L.limitReachedPressure : 0;
+    this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, Math.max(pressure, atCapacity));
     if (this.enabled) this.selector.refresh(pressure, this.dspTimeoutMs);
     this.selector.cutting = this.dspTimeoutMs < this.config.auction.dspTimeoutMs;
     this.cells.flashCrash(this.flashCrash.advance(Date.now()));
-    this.cells.state(pressure, this.enabled ? this.controller.shedShare : 0, this.dspTimeoutMs, lagMs, p99, inFlight);
+    this.cells.state(pressure, this.enabled ? this.controller.shedShare : 0, this.dspTimeoutMs, lagMs, p99, inFlight, limit);
   }
 
   /** Internal processing time of one auction (its total minus the wait for DSPs). */
   recordInternal(ms: number): void {
     this.internal.record(ms, performance.now());
+    this.limit.record(ms);
+  }
+
+  /** Whether a worker with `inFlight` auctions running (this request included) is past its concurrency limit. */
+  overLimit(inFlight: number): boolean {
+    if (!this.enabled || inFlight <= this.limit.current) return false;
+    this.limit.refuse();
+    return true;
   }
 
   get shedShare(): number {

@@ -10,6 +10,26 @@ export const OVERLOAD_LIMITS = {
   internalMinSamples: 20,
   /** Event-loop lag is the smallest lateness of this many ticks in a row (one stray late tick is not overload). */
   lagSpanTicks: 3,
+  /** The adaptive concurrency limit (limit.ts) adapts once per this period. */
+  limitPeriodMs: 100,
+  /** Fewer finished auctions than this in a period say nothing about internal time. */
+  limitMinSamples: 20,
+  /** More than this share of a period's auctions over overload.internalTargetMs = its p99 is over: decrease. */
+  limitOverShare: 0.01,
+  /** A decrease cuts at least this share of the limit ... */
+  limitMinDecrease: 0.05,
+  /** ... and at most this share (also the cut for sustained event-loop lag). */
+  limitMaxDecrease: 0.5,
+  /** The limit counts as reached (so it may grow) when the period's peak in flight is at least this share of it. */
+  limitBindingShare: 0.9,
+  /** A growing limit gains this share of itself per period (at least 1). */
+  limitIncreaseShare: 0.05,
+  /**
+   * While the limit is reached the DSP deadline is set as if at least this pressure (70 -> 60 ms by
+   * default): the worker is at its capacity even when the pressure signals read calm (the limit keeps
+   * them calm), and a shorter wait gives the admitted auctions room on the noisy path back.
+   */
+  limitReachedPressure: 0.5,
   /** Slow DSPs are skipped only from this pressure on. */
   slowSkipPressure: 0.4,
   /**

@@ -3,7 +3,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { TmaxConfig } from "../config/load.ts";
 
-const enum Cell { Pressure, ShedShare, DspTimeoutMs, LagMs, InternalP99Ms, InFlight, FlashCrash, ShedOverload, HouseAds, Count }
+const enum Cell { Pressure, ShedShare, DspTimeoutMs, LagMs, InternalP99Ms, InFlight, InFlightLimit, FlashCrash, ShedOverload, HouseAds, Count }
 
 export const DSP_SKIPS = ["slow", "not_top"] as const;
 export type DspSkip = (typeof DSP_SKIPS)[number];
@@ -36,7 +36,7 @@ export class OverloadCells {
     this.row = new Float64Array(buffer, workerIndex * layout.rowLength * 8, layout.rowLength);
   }
 
-  state(pressure: number, shedShare: number, dspTimeoutMs: number, lagMs: number, internalP99Ms: number, inFlight: number): void {
+  state(pressure: number, shedShare: number, dspTimeoutMs: number, lagMs: number, internalP99Ms: number, inFlight: number, inFlightLimit: number): void {
     const r = this.row;
     r[Cell.Pressure] = pressure;
     r[Cell.ShedShare] = shedShare;
@@ -44,6 +44,7 @@ export class OverloadCells {
     r[Cell.LagMs] = lagMs;
     r[Cell.InternalP99Ms] = internalP99Ms;
     r[Cell.InFlight] = inFlight;
+    r[Cell.InFlightLimit] = inFlightLimit;
   }
   flashCrash(on: boolean): void { this.row[Cell.FlashCrash] = on ? 1 : 0; }
   shed(): void { this.row[Cell.ShedOverload]! += 1; }
@@ -82,8 +83,11 @@ export class OverloadReader {
   houseAds(): number { return this.sum(Cell.HouseAds); }
   rateLimited(exchange: number): number { return this.sum(this.layout.rateLimitedAt + (exchange < 0 ? this.layout.exchangeCount : exchange)); }
   dspSkipped(dsp: number, why: DspSkip): number { return this.sum(this.layout.dspSkipsAt + dsp * DSP_SKIPS.length + DSP_SKIPS.indexOf(why)); }
-  perWorker(cell: "pressure" | "shed_share" | "dsp_timeout_ms" | "lag_ms" | "internal_p99_ms" | "in_flight"): number[] {
-    const at = { pressure: Cell.Pressure, shed_share: Cell.ShedShare, dsp_timeout_ms: Cell.DspTimeoutMs, lag_ms: Cell.LagMs, internal_p99_ms: Cell.InternalP99Ms, in_flight: Cell.InFlight }[cell];
+  perWorker(cell: "pressure" | "shed_share" | "dsp_timeout_ms" | "lag_ms" | "internal_p99_ms" | "in_flight" | "in_flight_limit"): number[] {
+    const at = {
+      pressure: Cell.Pressure, shed_share: Cell.ShedShare, dsp_timeout_ms: Cell.DspTimeoutMs, lag_ms: Cell.LagMs,
+      internal_p99_ms: Cell.InternalP99Ms, in_flight: Cell.InFlight, in_flight_limit: Cell.InFlightLimit,
+    }[cell];
     return this.cells(at);
   }
 }
@@ -103,6 +107,7 @@ export function registerOverloadMetrics(registry: Registry, config: TmaxConfig, 
   gauge("tmax_overload_event_loop_lag_ms", "Event-loop lag per worker (timer drift).", ["worker"], workers("lag_ms"));
   gauge("tmax_overload_internal_p99_ms", "Internal processing p99 over the sliding window, per worker.", ["worker"], workers("internal_p99_ms"));
   gauge("tmax_overload_in_flight", "Requests in flight per worker.", ["worker"], workers("in_flight"));
+  gauge("tmax_overload_in_flight_limit", "Adaptive concurrency limit per worker (past it requests are shed before parsing).", ["worker"], workers("in_flight_limit"));
   counter("tmax_overload_shed_total", "Requests answered 204 at once because the worker was overloaded (also in tmax_no_bids_total{reason=\"overload\"}).", [], () => [[{}, r.shedTotal()]]);
   const exchanges = (config.rateLimits?.exchanges ?? []).map((e, i) => [e.id, i] as const);
   counter("tmax_rate_limited_total", "Requests refused by an exchange's token bucket.", ["exchange"],

@@ -28,13 +28,13 @@ export function shedStage(ctx: WorkerContext, req: BidRequest, exchangeId: strin
 
 /**
  * A 204 before the body is even parsed: at extreme pressure (OVERLOAD_LIMITS.preParseShedShare), or when
- * the worker already has overload.maxInFlight auctions running (a hard concurrency limit: past it an
- * admitted request would only queue behind the others and miss its tmax). Null to go on.
+ * the worker already runs as many auctions as its adaptive concurrency limit allows (limit.ts: past it
+ * an admitted request would only queue behind the others and miss its tmax). Null to go on.
  */
 export function preParseShed(ctx: WorkerContext, receivedAt: number): Response | null {
   const guard = ctx.overload;
   if (guard === undefined || !guard.enabled) return null;
-  const full = (ctx.drain?.inFlight ?? 0) > ctx.config.overload.maxInFlight; // inFlight counts this request too
+  const full = guard.overLimit(ctx.drain?.inFlight ?? 0); // inFlight counts this request too
   if (!full && !guard.shedder.shedBeforeParse(guard.shedShare)) return null;
   guard.cells.shed();
   ctx.counters.request("nobid");

@@ -41,7 +41,8 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   const replies: DspReply[] = windowMs >= settings.minDspTimeoutMs
     ? await ctx.fanout.fanOut(req, receivedAt + windowMs, settings, dspLimit)
     : [];
-  const fanoutWaitMs = performance.now() - fanoutStart;
+  // Internal processing excludes the DSP wait only up to the window: a fan-out that ends late is our own lateness.
+  const fanoutWaitMs = Math.min(performance.now() - fanoutStart, Math.max(0, receivedAt + windowMs - fanoutStart));
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP
   const collected = collectBids(ctx, replies, answerContext(ctx, req));
   if (ctx.remoteCaps) await syncRemoteCaps(ctx.remoteCaps, ctx, req, collected.candidates);

@@ -1,0 +1,80 @@
+// One worker's adaptive concurrency limit (AIMD on internal-processing time). A request arriving
+// with `current` auctions already running is answered 204 before its body is parsed (stage.ts).
+//
+// Every control period (OVERLOAD_LIMITS.limitPeriodMs):
+//   over     = share of the auctions finished in the period whose internal processing took longer
+//              than overload.internalTargetMs (their total minus the DSP window; see auction.ts)
+//   over > 1% (the period's p99 is above target), or sustained event-loop lag above its high mark:
+//              limit = limit * (1 - clamp(over, limitMinDecrease, limitMaxDecrease))   decrease, in
+//              proportion to how far over; then one period without a decrease (the auctions that
+//              finish next were admitted under the old limit)
+//   else, if the limit was reached (a request refused, or peak in flight >= limitBindingShare of it):
+//              limit = limit + max(1, limit * limitIncreaseShare)                        probe upwards
+// held within [overload.minInFlight, overload.maxInFlight]. So the limit settles just where the
+// worker still finishes its own work within target: where DSP waits dominate (I/O-bound) it grows
+// far above what the CPU-bound case allows, and a static size fits no machine.
+import { OVERLOAD_LIMITS as L } from "./limits.ts";
+
+export interface LimitSettings { minInFlight: number; maxInFlight: number; initialInFlight: number; internalTargetMs: number; lagHighMs: number }
+
+export class AdaptiveLimit {
+  /** Whole auctions allowed in flight now. */
+  current: number;
+  /** Whether the limit was reached in the last period (a request refused, or nearly full). */
+  reached = false;
+  private limit: number;
+  private samples = 0;
+  private over = 0;
+  private peakInFlight = 0;
+  private refused = 0;
+  private periodStartMs = -1;
+  private cooling = false;
+
+  constructor(private readonly s: LimitSettings) {
+    this.limit = clamp(s.initialInFlight, s.minInFlight, s.maxInFlight);
+    this.current = Math.floor(this.limit);
+  }
+
+  /** One auction's internal processing time (ms). */
+  record(internalMs: number): void {
+    this.samples++;
+    if (internalMs > this.s.internalTargetMs) this.over++;
+  }
+
+  /** A request was refused because the limit was reached. */
+  refuse(): void {
+    this.refused++;
+  }
+
+  /** Called every guard tick; adapts once per period. Returns the limit. */
+  tick(nowMs: number, inFlight: number, lagMs: number): number {
+    if (inFlight > this.peakInFlight) this.peakInFlight = inFlight;
+    if (this.periodStartMs < 0) this.periodStartMs = nowMs;
+    if (nowMs - this.periodStartMs < L.limitPeriodMs) return this.current;
+    this.adapt(lagMs);
+    this.periodStartMs = nowMs;
+    this.samples = this.over = this.peakInFlight = this.refused = 0;
+    return this.current;
+  }
+
+  private adapt(lagMs: number): void {
+    this.reached = this.refused > 0 || this.peakInFlight >= this.limit * L.limitBindingShare;
+    const overShare = this.samples >= L.limitMinSamples ? this.over / this.samples : 0;
+    const overloaded = overShare > L.limitOverShare || lagMs > this.s.lagHighMs;
+    if (overloaded && !this.cooling) {
+      const cut = clamp(Math.max(overShare, lagMs > this.s.lagHighMs ? L.limitMaxDecrease : 0), L.limitMinDecrease, L.limitMaxDecrease);
+      this.limit = Math.max(this.s.minInFlight, this.limit * (1 - cut));
+      this.cooling = true;
+    } else {
+      this.cooling = false;
+      if (!overloaded && this.reached) {
+        this.limit = Math.min(this.s.maxInFlight, this.limit + Math.max(1, this.limit * L.limitIncreaseShare));
+      }
+    }
+    this.current = Math.floor(this.limit);
+  }
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}

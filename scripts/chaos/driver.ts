@@ -16,6 +16,8 @@ export interface PhaseResult {
   goodputRps: number;
   servedP50Ms: number; servedP99Ms: number; shedP50Ms: number; shedP99Ms: number; allP99Ms: number;
   failures: Record<string, number>;
+  /** Requests not answered within tmax (late or failed), by the second they were due to be sent in. */
+  missedBySecond: number[];
 }
 
 export interface DriveOptions { url: string; rps: number; durationS: number; tmaxMs: number; timeoutMs?: number; seed?: number; connections?: number }
@@ -33,6 +35,7 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
   const servedH = histogram(), shedH = histogram(), allH = histogram();
   const r = { sent: 0, served: 0, servedWithinTmax: 0, houseAds: 0, houseAdsWithinTmax: 0, shed: 0, shedWithinTmax: 0, failed: 0 };
   const failures: Record<string, number> = {};
+  const missedBySecond = new Array<number>(Math.ceil(o.durationS)).fill(0);
   const tmaxUs = o.tmaxMs * 1000;
   let inFlight = 0, next = 0;
   const periodMs = 1000 / o.rps;
@@ -45,6 +48,7 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
       inFlight--;
       const us = Math.max(1, Math.round((performance.now() - intended) * 1000));
       allH.recordValue(us);
+      if (us > tmaxUs || outcome !== "ok" || (status !== 200 && status !== 204)) missedBySecond[Math.min(missedBySecond.length - 1, Math.floor(i / o.rps))]!++;
       if (outcome === "ok" && status === 200 && text.includes(HOUSE_SEAT)) {
         r.houseAds++;
         if (us <= tmaxUs) r.houseAdsWithinTmax++;
@@ -80,6 +84,6 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
     withinTmaxShare: r.sent === 0 ? 0 : answeredWithin / r.sent,
     goodputRps: r.servedWithinTmax / o.durationS,
     servedP50Ms: pctMs(servedH, 50), servedP99Ms: pctMs(servedH, 99), shedP50Ms: pctMs(shedH, 50), shedP99Ms: pctMs(shedH, 99), allP99Ms: pctMs(allH, 99),
-    failures,
+    failures, missedBySecond,
   };
 }

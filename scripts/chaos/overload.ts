@@ -2,17 +2,17 @@
 // that rate open-loop with DSPs answering in 20..70 ms; prints each figure next to its goal, then
 // the same spikes against the same server with the overload guard off (the baseline, same run).
 // usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70]
-//        [--start-rps 100] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
+//        [--start-rps 200] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
 import { parseArgs } from "node:util";
-import { startStack } from "./stack.ts";
-import { measureMaxRate, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
+import { EXTERNAL_NICE, favour, startStack } from "./stack.ts";
+import { goals, goalsLine, measureMaxRate, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
 import { stopAll } from "../bench/procs.ts";
 
 const { values: v } = parseArgs({
   args: process.argv.slice(2),
   options: {
     workers: { type: "string", default: "2" }, dsps: { type: "string", default: "3" }, "dsp-latency-ms": { type: "string", default: "20..70" },
-    "start-rps": { type: "string", default: "100" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
+    "start-rps": { type: "string", default: "200" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
     "step-s": { type: "string", default: "3" }, "spike-s": { type: "string", default: "10" }, "tmax-ms": { type: "string", default: "100" },
   },
   strict: true,
@@ -24,9 +24,11 @@ const num = (name: keyof typeof v) => {
 };
 const tmaxMs = num("tmax-ms");
 
-const stack = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]) });
+const favoured = favour(process.pid);
+const stack = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), favourDsps: favoured });
 try {
-  console.log(`tmax ${stack.url} (pid ${stack.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers`);
+  console.log(`tmax ${stack.url} (pid ${stack.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers; ` +
+    (favoured ? `load generator and DSPs at nice ${EXTERNAL_NICE} (they stand for other machines)` : "load generator and DSPs at tmax's priority (no permission to raise theirs)"));
   const { maxRps } = await measureMaxRate(stack, { startRps: num("start-rps"), growth: num("growth"), maxRps: num("max-rps"), stepS: num("step-s"), tmaxMs }, console.log);
   console.log(`maximum sustainable rate: ${maxRps} rps`);
   if (maxRps === 0) throw new Error("not even the start rate was sustained: lower --start-rps");
@@ -35,10 +37,11 @@ try {
     const s = await spike(stack, maxRps, multiplier, num("spike-s"), tmaxMs);
     results.push(s);
     console.log(spikeLine(s, tmaxMs));
+    console.log(goalsLine(s, tmaxMs));
   }
   await stack.stop();
   // The baseline, same run, same rates: the same server with the overload guard off.
-  const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false } });
+  const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false }, favourDsps: favoured });
   const baseline: SpikeResult[] = [];
   try {
     for (const multiplier of [2, 5]) {
@@ -49,7 +52,10 @@ try {
   } finally {
     await off.stop();
   }
-  const brief = (list: typeof results) => list.map(({ multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB }) => ({ multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB }));
+  const brief = (list: typeof results) => list.map((s) => {
+    const { multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB } = s;
+    return { multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB, goals: goals(s, tmaxMs) };
+  });
   console.log(JSON.stringify({ maxRps, spikes: brief(results), baselineGuardOff: brief(baseline) }));
 } finally {
   await stack.stop();

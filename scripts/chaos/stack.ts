@@ -2,7 +2,7 @@
 // and `tmax serve` with the overload guard and a house ad, each a real process; plus an RSS
 // sampler of the tmax process (/proc/PID/status VmRSS).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnReady, type BenchProc } from "../bench/procs.ts";
 import { buildWasm } from "../build-wasm.ts";
@@ -12,12 +12,35 @@ const ROOT = join(import.meta.dir, "..", "..");
 export const BREAKER_OPEN_MS = 2_000;
 const BUN = process.execPath;
 
-export interface StackOptions { workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown> }
+export interface StackOptions {
+  workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown>;
+  /** Run the DSP simulators at EXTERNAL_NICE (see favour). */
+  favourDsps?: boolean;
+}
+
+/**
+ * The scheduling priority (nice) of the processes that stand for other machines: the DSP simulators
+ * and the load generator. On a box of its own tmax would not share its cores with them; where it must,
+ * giving them precedence keeps the DSPs' answer times and the generator's clock their own (a starved
+ * generator would count its own delays as tmax's latency) while tmax gets whatever CPU they leave.
+ */
+export const EXTERNAL_NICE = -10;
+
+/** Raises `pid` to EXTERNAL_NICE; false when not permitted (not root, no CAP_SYS_NICE): the run goes on as is. */
+export function favour(pid: number): boolean {
+  try {
+    setPriority(pid, EXTERNAL_NICE);
+    return true;
+  } catch {
+    return false;
+  }
+}
 export interface Stack { url: string; tmax: BenchProc; dsps: BenchProc; stop(): Promise<void> }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
   buildWasm();
   const dsps = await spawnReady("dsps", [BUN, join(ROOT, "scripts/chaos/dsps.ts"), "--count", String(o.dsps), "--latency-ms", o.dspLatencyMs], ROOT);
+  if (o.favourDsps) favour(dsps.pid);
   const urls = dsps.ready.urls as string[];
   const dir = mkdtempSync(join(tmpdir(), "tmax-chaos-"));
   const configFile = join(dir, "tmax.json");

@@ -8,8 +8,11 @@
 //              limit = limit * (1 - clamp(over, limitMinDecrease, limitMaxDecrease))   decrease, in
 //              proportion to how far over; then one period without a decrease (the auctions that
 //              finish next were admitted under the old limit)
-//   else, if the limit was reached (a request refused, or peak in flight >= limitBindingShare of it):
+//   else, if the limit was reached (a request refused, or peak in flight >= limitBindingShare of it)
+//   and the period's p99 has headroom (at most 1% over limitGrowHeadroom x the target):
 //              limit = limit + max(1, limit * limitIncreaseShare)                        probe upwards
+//   (between the two marks it holds: growing right up to the target would make the limit saw-tooth
+//   through it, and each tooth is a burst of late answers)
 // held within [overload.minInFlight, overload.maxInFlight]. So the limit settles just where the
 // worker still finishes its own work within target: where DSP waits dominate (I/O-bound) it grows
 // far above what the CPU-bound case allows, and a static size fits no machine.
@@ -25,6 +28,7 @@ export class AdaptiveLimit {
   private limit: number;
   private samples = 0;
   private over = 0;
+  private overHeadroom = 0;
   private peakInFlight = 0;
   private refused = 0;
   private periodStartMs = -1;
@@ -38,7 +42,10 @@ export class AdaptiveLimit {
   /** One auction's internal processing time (ms). */
   record(internalMs: number): void {
     this.samples++;
-    if (internalMs > this.s.internalTargetMs) this.over++;
+    if (internalMs > this.s.internalTargetMs * L.limitGrowHeadroom) {
+      this.overHeadroom++;
+      if (internalMs > this.s.internalTargetMs) this.over++;
+    }
   }
 
   /** A request was refused because the limit was reached. */
@@ -53,7 +60,7 @@ export class AdaptiveLimit {
     if (nowMs - this.periodStartMs < L.limitPeriodMs) return this.current;
     this.adapt(lagMs);
     this.periodStartMs = nowMs;
-    this.samples = this.over = this.peakInFlight = this.refused = 0;
+    this.samples = this.over = this.overHeadroom = this.peakInFlight = this.refused = 0;
     return this.current;
   }
 
@@ -67,7 +74,8 @@ export class AdaptiveLimit {
       this.cooling = true;
     } else {
       this.cooling = false;
-      if (!overloaded && this.reached) {
+      const headroom = this.samples >= L.limitMinSamples && this.overHeadroom / this.samples <= L.limitOverShare;
+      if (!overloaded && this.reached && headroom) {
         this.limit = Math.min(this.s.maxInFlight, this.limit + Math.max(1, this.limit * L.limitIncreaseShare));
       }
     }

@@ -23,7 +23,9 @@ export const OVERLOAD_LIMITS = {
   /** The limit counts as reached (so it may grow) when the period's peak in flight is at least this share of it. */
   limitBindingShare: 0.9,
   /** A growing limit gains this share of itself per period (at least 1). */
-  limitIncreaseShare: 0.05,
+  limitIncreaseShare: 0.02,
+  /** The limit grows only while the period's p99 is under this share of overload.internalTargetMs. */
+  limitGrowHeadroom: 0.75,
   /**
    * While the limit is reached the DSP deadline is set as if at least this pressure (70 -> 60 ms by
    * default): the worker is at its capacity even when the pressure signals read calm (the limit keeps

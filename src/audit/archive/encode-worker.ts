@@ -2,6 +2,9 @@
 // the bytes back, transferred.
 import { encodeEvents } from "./parquet.ts";
 import type { EncodeReply, EncodeRequest } from "./encoder.ts";
+import { lowerThisThread } from "../../server/thread-priority.ts";
+
+lowerThisThread("parquet encoder");
 
 declare const self: Worker;
 

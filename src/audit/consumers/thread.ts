@@ -9,6 +9,7 @@ import { startKafkaRelay, type KafkaRelay } from "../relay/index.ts";
 import { RemoteOutbox } from "./remote-outbox.ts";
 import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
 import { log } from "../../log/logger.ts";
+import { lowerThisThread } from "../../server/thread-priority.ts";
 
 /** How often the relay's figures go to the host (its metrics sampler reads them every second). */
 export const RELAY_STATS_MS = 500;
@@ -54,6 +55,7 @@ self.onmessage = (event: MessageEvent<HostToThread>) => {
 };
 
 async function start(init: ConsumerThreadInit): Promise<Running> {
+  lowerThisThread("audit consumers");
   const remote = new RemoteOutbox(init.outboxDir, init.snapshot, init.positions, (id, name, position) => send({ type: "ack", id, name, position }));
   view = remote;
   let ledger: Ledger | null = null;

@@ -2,7 +2,7 @@
 // and `tmax serve` with the overload guard and a house ad, each a real process; plus an RSS
 // sampler of the tmax process (/proc/PID/status VmRSS).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { setPriority, tmpdir } from "node:os";
+import { getPriority, setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnReady, type BenchProc } from "../bench/procs.ts";
 import { buildWasm } from "../build-wasm.ts";
@@ -25,6 +25,16 @@ export interface StackOptions {
  * generator would count its own delays as tmax's latency) while tmax gets whatever CPU they leave.
  */
 export const EXTERNAL_NICE = -10;
+
+/**
+ * A command prefix that starts a child at nice 0 from a favoured parent: children inherit the parent's
+ * nice, and raising it afterwards would reach only the child's main thread (Linux nice is per thread),
+ * not the worker threads it has started by then.
+ */
+function atNormalPriority(): string[] {
+  const nice = getPriority();
+  return nice < 0 ? ["nice", "-n", String(-nice)] : [];
+}
 
 /** Raises `pid` to EXTERNAL_NICE; false when not permitted (not root, no CAP_SYS_NICE): the run goes on as is. */
 export function favour(pid: number): boolean {
@@ -58,7 +68,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }));
   let tmax: BenchProc;
   try {
-    tmax = await spawnReady("tmax", [BUN, join(ROOT, "src/cli.ts"), "serve", "--config", configFile, "--port", "0", "--workers", String(o.workers)], ROOT);
+    tmax = await spawnReady("tmax", [...atNormalPriority(), BUN, join(ROOT, "src/cli.ts"), "serve", "--config", configFile, "--port", "0", "--workers", String(o.workers)], ROOT);
   } catch (err) {
     await dsps.stop();
     throw err;

@@ -1,5 +1,6 @@
 // The adaptive concurrency limit: it falls when more than 1% of a period's auctions overrun the
-// internal target (in proportion to the overrun), holds for one period after a cut, grows only when
+// internal target (in proportion to the overrun; a mild overrun only when it persists for two
+// periods), holds for one period after a cut, grows only when
 // it is actually reached and the p99 has headroom, holds in between, and stays within its bounds.
 import { expect, test } from "bun:test";
 import { AdaptiveLimit } from "./limit.ts";
@@ -49,11 +50,15 @@ test("a period with > 1% over target cuts in proportion to the overrun, then hol
   const limit = new AdaptiveLimit(settings);
   limit.tick(clock.now, 0, 0);
   expect(period(limit, clock, 99, 1, 64)).toBe(65); // exactly 1%: the p99 is within target (65.28)
-  expect(period(limit, clock, 80, 20, 65)).toBe(52); // 20% over: -20% (52.2)
+  expect(period(limit, clock, 80, 20, 65)).toBe(52); // 20% over: -20% at once (52.2)
   expect(period(limit, clock, 80, 20, 52)).toBe(52); // cooling: the auctions finishing now were admitted before the cut
-  expect(period(limit, clock, 98, 2, 52)).toBe(49); // 2% over: at least a 5% cut (49.6)
+  expect(period(limit, clock, 98, 2, 52)).toBe(52); // 2% over is mild: one such period is noise ...
+  expect(period(limit, clock, 98, 2, 52)).toBe(49); // ... two in a row cut, at least 5% (49.6)
   expect(period(limit, clock, 0, 100, 49)).toBe(49);
   expect(period(limit, clock, 0, 100, 49)).toBe(24); // all over: at most halved
+  expect(period(limit, clock, 98, 2, 24)).toBe(24); // cooling
+  expect(period(limit, clock, 100, 0, 24)).toBe(25); // calm and reached: grows
+  expect(period(limit, clock, 98, 2, 25)).toBe(25); // a lone mild over neither cuts nor grows
 });
 
 test("sustained event-loop lag above its high mark halves the limit; it never goes below minInFlight", () => {

@@ -7,7 +7,10 @@
 //   over > 1% (the period's p99 is above target), or sustained event-loop lag above its high mark:
 //              limit = limit * (1 - clamp(over, limitMinDecrease, limitMaxDecrease))   decrease, in
 //              proportion to how far over; then one period without a decrease (the auctions that
-//              finish next were admitted under the old limit)
+//              finish next were admitted under the old limit). A mild over (at most
+//              limitSevereOverShare) cuts only when the period before was over too: on a shared box
+//              one stall (a GC pause, a neighbour's burst) makes a lone period look overloaded, and
+//              cutting for each left the limit well below what the CPU could serve.
 //   else, if the limit was reached (a request refused, or peak in flight >= limitBindingShare of it)
 //   and the period's p99 has headroom (at most 1% over limitGrowHeadroom x the target):
 //              limit = limit + max(1, limit * limitIncreaseShare)                        probe upwards
@@ -33,6 +36,8 @@ export class AdaptiveLimit {
   private refused = 0;
   private periodStartMs = -1;
   private cooling = false;
+  /** The previous period was mildly over target (a mild over cuts only when it persists). */
+  private mildBefore = false;
 
   constructor(private readonly s: LimitSettings) {
     this.limit = clamp(s.initialInFlight, s.minInFlight, s.maxInFlight);
@@ -67,7 +72,11 @@ export class AdaptiveLimit {
   private adapt(lagMs: number): void {
     this.reached = this.refused > 0 || this.peakInFlight >= this.limit * L.limitBindingShare;
     const overShare = this.samples >= L.limitMinSamples ? this.over / this.samples : 0;
-    const overloaded = overShare > L.limitOverShare || lagMs > this.s.lagHighMs;
+    const lagging = lagMs > this.s.lagHighMs;
+    const over = overShare > L.limitOverShare;
+    const mild = over && !lagging && overShare <= L.limitSevereOverShare;
+    const overloaded = (over && (!mild || this.mildBefore)) || lagging;
+    this.mildBefore = mild;
     if (overloaded && !this.cooling) {
       const cut = clamp(Math.max(overShare, lagMs > this.s.lagHighMs ? L.limitMaxDecrease : 0), L.limitMinDecrease, L.limitMaxDecrease);
       this.limit = Math.max(this.s.minInFlight, this.limit * (1 - cut));
@@ -75,7 +84,7 @@ export class AdaptiveLimit {
     } else {
       this.cooling = false;
       const headroom = this.samples >= L.limitMinSamples && this.overHeadroom / this.samples <= L.limitOverShare;
-      if (!overloaded && this.reached && headroom) {
+      if (!over && !lagging && this.reached && headroom) {
         this.limit = Math.min(this.s.maxInFlight, this.limit + Math.max(1, this.limit * L.limitIncreaseShare));
       }
     }

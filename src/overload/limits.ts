@@ -16,6 +16,8 @@ export const OVERLOAD_LIMITS = {
   limitMinSamples: 20,
   /** More than this share of a period's auctions over overload.internalTargetMs = its p99 is over: decrease. */
   limitOverShare: 0.01,
+  /** Up to this share over target a period is a mild over: it cuts only when the next period is over too (one noisy period is not overload). */
+  limitSevereOverShare: 0.05,
   /** A decrease cuts at least this share of the limit ... */
   limitMinDecrease: 0.05,
   /** ... and at most this share (also the cut for sustained event-loop lag). */

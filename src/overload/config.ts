@@ -100,7 +100,7 @@ export const OVERLOAD_DEFAULTS: OverloadSettings = {
   signals: {
     inFlight: { low: 192, high: 768 },
     eventLoopLagMs: { low: 5, high: 30 },
-    internalP99Ms: { low: 10, high: 40 },
+    internalP99Ms: { low: 25, high: 70 },
     outboxPendingBytes: { low: 4 * 1024 * 1024, high: 14 * 1024 * 1024 },
   },
   targetPressure: 0.3,

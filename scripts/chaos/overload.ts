@@ -1,11 +1,12 @@
 // `npm run chaos:overload`: the server's maximum sustainable rate on this machine, then 2x and 5x
-// that rate open-loop with DSPs answering in 20..70 ms; prints each figure next to its goal, then
-// the same spikes against the same server with the overload guard off (the baseline, same run).
-// usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70]
+// that rate open-loop with DSPs answering in 20..70 ms (--rounds times: one spike says little on a
+// noisy box); prints each figure next to its goal, how many rounds met each goal, memory over the
+// run, then the same spikes once against the same server with the overload guard off (the baseline).
+// usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70] [--rounds 1]
 //        [--start-rps 200] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
 import { parseArgs } from "node:util";
 import { EXTERNAL_NICE, favour, startStack } from "./stack.ts";
-import { goals, goalsLine, measureMaxRate, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
+import { goals, goalsLine, measureMaxRate, memoryBounded, roundsSummary, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
 import { stopAll } from "../bench/procs.ts";
 
 const { values: v } = parseArgs({
@@ -14,6 +15,7 @@ const { values: v } = parseArgs({
     workers: { type: "string", default: "2" }, dsps: { type: "string", default: "3" }, "dsp-latency-ms": { type: "string", default: "20..70" },
     "start-rps": { type: "string", default: "200" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
     "step-s": { type: "string", default: "3" }, "spike-s": { type: "string", default: "10" }, "tmax-ms": { type: "string", default: "100" },
+    rounds: { type: "string", default: "1" },
   },
   strict: true,
 });
@@ -33,12 +35,17 @@ try {
   console.log(`maximum sustainable rate: ${maxRps} rps`);
   if (maxRps === 0) throw new Error("not even the start rate was sustained: lower --start-rps");
   const results: SpikeResult[] = [];
-  for (const multiplier of [2, 5]) {
-    const s = await spike(stack, maxRps, multiplier, num("spike-s"), tmaxMs);
-    results.push(s);
-    console.log(spikeLine(s, tmaxMs));
-    console.log(goalsLine(s, tmaxMs));
+  for (let round = 0; round < num("rounds"); round++) {
+    for (const multiplier of [2, 5]) {
+      const s = await spike(stack, maxRps, multiplier, num("spike-s"), tmaxMs);
+      results.push(s);
+      console.log(spikeLine(s, tmaxMs));
+      console.log(goalsLine(s, tmaxMs));
+    }
   }
+  for (const line of roundsSummary(results, tmaxMs)) console.log(line);
+  const memory = memoryBounded(results);
+  console.log(memory.line);
   await stack.stop();
   // The baseline, same run, same rates: the same server with the overload guard off.
   const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false }, favourDsps: favoured });
@@ -56,7 +63,7 @@ try {
     const { multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB } = s;
     return { multiplier, rps, withinTmaxShare, servedP99Ms, goodputShare, houseAds, shed, failed, rssMiB, goals: goals(s, tmaxMs) };
   });
-  console.log(JSON.stringify({ maxRps, spikes: brief(results), baselineGuardOff: brief(baseline) }));
+  console.log(JSON.stringify({ maxRps, spikes: brief(results), memoryBounded: memory.bounded, baselineGuardOff: brief(baseline) }));
 } finally {
   await stack.stop();
   await stopAll();

@@ -93,6 +93,18 @@ export function sampleRss(pid: number, everyMs = 250): { stop(): number[] } {
   return { stop: () => (clearInterval(timer), samples.push(rssMiB(pid)), samples) };
 }
 
+/** CPU time a process has used so far (all its threads, user + system), in ms; 0 when it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+/** Linux's USER_HZ (the unit of /proc/PID/stat times): 100 on every mainstream kernel. */
+const CLOCK_TICKS_PER_S = 100;
+
 /** One value of a Prometheus text exposition, summed over label sets matching the prefix. */
 export async function scrape(url: string, prefix: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

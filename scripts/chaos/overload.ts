@@ -44,7 +44,7 @@ try {
     }
   }
   for (const line of roundsSummary(results, tmaxMs)) console.log(line);
-  const memory = memoryBounded(results);
+  const memory = memoryBounded(results, 2);
   console.log(memory.line);
   await stack.stop();
   // The baseline, same run, same rates: the same server with the overload guard off.

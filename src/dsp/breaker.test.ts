@@ -1,19 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Breaker, BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN, type BreakerSettings } from "./breaker.ts";
+import { makeRng as seeded } from "../util/rng.ts"; // seeded, so the random-failure test is the same run every time
 
 const settings: BreakerSettings = { failureThreshold: 5, failureRate: 0.5, windowMs: 5_000, openMs: 30_000, halfOpenSuccesses: 3 };
-
-/** A seeded PRNG (mulberry32), so the random-failure test is the same run every time. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A breaker opened at `atMs` by 5 failures. */
 function opened(atMs: number, onChange?: (s: number) => void): Breaker {

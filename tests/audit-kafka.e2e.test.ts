@@ -51,6 +51,9 @@ let dsp: Proc | undefined;
 let server: Proc | undefined;
 let consumer: Subprocess<"ignore", "pipe", "pipe"> | undefined;
 let consumerOut = "";
+/** The phase the test is in and the laps so far: printed after the test, so a hang says where it hung. */
+let phase = "not started";
+const timings: Record<string, number> = {};
 
 beforeAll(async () => {
   buildWasm();
@@ -69,6 +72,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  console.log(`audit-kafka: last phase "${phase}", laps ${JSON.stringify(timings)}`);
   await server?.kill("SIGKILL");
   consumer?.kill("SIGKILL");
   await dsp?.kill();
@@ -159,29 +163,33 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
 test("load through a broker restart: every answered win billed once from Kafka, every outbox event in the topic, per-key order kept", async () => {
   const t0 = performance.now();
-  const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
 
+  phase = "start the server, the topic, the consumer";
   server = await startCli(["serve", "--config", serverConfig, "--port", "0", "--workers", String(WORKERS)]);
   await topicCreated();
   consumer = await startConsumer();
   lap("startMs", t0);
 
+  phase = "load before the restart";
   const stop = { now: false };
   const loops = Array.from({ length: LOOPS }, (_, i) => wins.loop(server!.url, `kafka-l${i}`, stop));
   await Bun.sleep(LOAD_BEFORE_MS);
   const answeredBeforeRestart = answered.size;
   const tr = performance.now();
+  phase = "broker restart";
   await kafka().restart(); // SIGTERM (controlled shutdown), a new JVM on the same ports and dir
   lap("brokerRestartMs", tr);
   const answeredDuringRestart = answered.size - answeredBeforeRestart;
   await Bun.sleep(LOAD_AFTER_MS);
   stop.now = true;
+  phase = "load loops ending";
   await Promise.all(loops);
   lap("loadMs", t0);
 
   // The consumer's ledger gets every answered win (the relays and the consumer came back by themselves).
   const tc = performance.now();
+  phase = "ledger catch-up";
   await waitFor("every answered win in the billing ledger", CATCH_UP_TIMEOUT_MS, () => {
     const ledger = readLedger();
     if (ledger === null) return null;
@@ -192,6 +200,7 @@ test("load through a broker restart: every answered win billed once from Kafka, 
 
   // Every outbox event is in the topic (the server is idle now: the outboxes do not change).
   const tt = performance.now();
+  phase = "topic catch-up";
   const outbox = await outboxEvents();
   const outboxIds = new Set(outbox.map((e) => e.id));
   let messages: TopicMessage[] = [];
@@ -211,12 +220,14 @@ test("load through a broker restart: every answered win billed once from Kafka, 
   expect(queried.filter((e) => e.event_type === "auction_result" && e.imp_id === sampleImp && e.bid_id !== null)).toHaveLength(1);
 
   // The relay's state is on /metrics: connected again, nothing left to ship once the topic caught up.
+  phase = "relay lag 0";
   await waitFor("relay lag 0 on /metrics", CATCH_UP_TIMEOUT_MS, async () => {
     const text = await metrics(server!.url);
     return metric(text, "tmax_audit_relay_lag_records") === 0 && metric(text, "tmax_audit_relays_disconnected") === 0 ? true : null;
   });
   expect(metric(await metrics(server.url), "tmax_audit_outboxes_unhealthy")).toBe(0);
 
+  phase = "server and consumer stop";
   expect(await server.kill("SIGTERM")).toBe(0);
   const serverOutput = server.output();
   server = undefined;
@@ -225,6 +236,7 @@ test("load through a broker restart: every answered win billed once from Kafka, 
   consumer = undefined;
   const consumerStats = consumerOut.split("\n").find((l) => l.includes("billing consumer stopped")) ?? "(no stats line)";
 
+  phase = "checks";
   // Books: exactly one row per answered win; exactly the outboxes' wins.
   const ledger = readLedger()!;
   const rowsPerWin = new Map<string, number>();

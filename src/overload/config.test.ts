@@ -56,5 +56,13 @@ describe("overload, rateLimits and houseAd config", () => {
     expect(errorOf({ rateLimits: { exchanges: [{ id: "a", ratePerSec: 0 }] } })).toStartWith("config error: rateLimits.exchanges[0].ratePerSec: ");
     expect(errorOf({ houseAd: { adm: "<a/>", price: "1.2345678" } })).toBe("config error: houseAd.price: must be a positive decimal CPM with at most 6 decimal places");
     expect(errorOf({ houseAd: { price: 1 } })).toBe("config error: houseAd.adm: is required");
+    expect(errorOf({ overload: { minInFlight: 20, maxInFlight: 10 } })).toBe("config error: overload.minInFlight: must not exceed maxInFlight (10)");
+    expect(errorOf({ overload: { initialInFlight: 2000 } })).toBe("config error: overload.initialInFlight: must be within minInFlight..maxInFlight (8..1024)");
+    expect(errorOf({ overload: { internalTargetMs: 0 } })).toStartWith("config error: overload.internalTargetMs: ");
+  });
+
+  test("the concurrency limit's start follows a low maxInFlight down (and minInFlight with it)", () => {
+    expect(parseConfig({ ...base, overload: { maxInFlight: 6 } }).overload).toMatchObject({ maxInFlight: 6, minInFlight: 6, initialInFlight: 6 });
+    expect(parseConfig({ ...base, overload: { minInFlight: 100 } }).overload).toMatchObject({ minInFlight: 100, initialInFlight: 100, maxInFlight: 1024 });
   });
 });

@@ -20,6 +20,7 @@
 // worker still finishes its own work within target: where DSP waits dominate (I/O-bound) it grows
 // far above what the CPU-bound case allows, and a static size fits no machine.
 import { OVERLOAD_LIMITS as L } from "./limits.ts";
+import { clamp } from "../util/clamp.ts";
 
 export interface LimitSettings { minInFlight: number; maxInFlight: number; initialInFlight: number; internalTargetMs: number; lagHighMs: number }
 
@@ -78,7 +79,7 @@ export class AdaptiveLimit {
     const overloaded = (over && (!mild || this.mildBefore)) || lagging;
     this.mildBefore = mild;
     if (overloaded && !this.cooling) {
-      const cut = clamp(Math.max(overShare, lagMs > this.s.lagHighMs ? L.limitMaxDecrease : 0), L.limitMinDecrease, L.limitMaxDecrease);
+      const cut = clamp(Math.max(overShare, lagging ? L.limitMaxDecrease : 0), L.limitMinDecrease, L.limitMaxDecrease);
       this.limit = Math.max(this.s.minInFlight, this.limit * (1 - cut));
       this.cooling = true;
     } else {
@@ -90,8 +91,4 @@ export class AdaptiveLimit {
     }
     this.current = Math.floor(this.limit);
   }
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
 }

@@ -15,6 +15,7 @@
 import { OVERLOAD_LIMITS as L } from "./limits.ts";
 import { normalized } from "./signals.ts";
 import type { OverloadSettings } from "./config.ts";
+import { clamp01 } from "../util/clamp.ts";
 
 export interface SignalValues { inFlight: number; eventLoopLagMs: number; internalP99Ms: number; outboxPendingBytes: number }
 
@@ -42,8 +43,4 @@ export class PressureController {
     this.shedShare = clamp01(L.shedProportionalGain * error + this.integral);
     return this.pressure;
   }
-}
-
-export function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
 }

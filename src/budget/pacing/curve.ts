@@ -3,6 +3,7 @@
 // rises in proportion to each hour's weight (piecewise linear within an hour). Hours are 1/24 of the
 // campaign's day window, so a 23- or 25-hour day (a DST change) stretches them evenly.
 import { PACING_LIMITS } from "./limits.ts";
+import { clamp01 } from "../../util/clamp.ts";
 
 export interface TargetCurve {
   /** Cumulative fraction at the start of each hour, 25 entries from 0 to 1. */
@@ -39,8 +40,4 @@ export function curveFraction(curve: TargetCurve, dayFraction: number): number {
 export function curveSlope(curve: TargetCurve, dayFraction: number): number {
   const h = Math.min(HOURS - 1, Math.floor(clamp01(dayFraction) * HOURS));
   return (curve.cumulative[h + 1]! - curve.cumulative[h]!) * HOURS;
-}
-
-function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
 }

@@ -157,23 +157,23 @@ redis.call('ZADD', KEYS[2], now, ARGV[4])
 ${TOUCH}
 return 1`;
 
-/** KEYS: a region's lease-return zset. ARGV: limit. -> flat list member, amount, member, amount ... */
-export const LEASE_RETURNS = `local out = {}
+/**
+ * A listing of pending entries: KEYS: a zset of members "<books key>, newline, <id>". ARGV: limit. -> flat list
+ * member, amount, member, amount ... where amount is the books' `${field}id` (0 when gone).
+ */
+const pendingAmounts = (field: string) => `local out = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
   local books, id = string.match(m, '^(.*)\\n(.*)$')
   out[#out + 1] = m
-  out[#out + 1] = redis.call('HGET', books, 'lr:' .. id) or '0'
+  out[#out + 1] = redis.call('HGET', books, '${field}' .. id) or '0'
 end
 return out`;
 
+/** KEYS: a region's lease-return zset. ARGV: limit. -> flat list member, amount, member, amount ... */
+export const LEASE_RETURNS = pendingAmounts("lr:");
+
 /** KEYS: hand-up zset. ARGV: limit. -> flat list member, up, member, up ... */
-export const HANDUPS = `local out = {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
-  local books, id = string.match(m, '^(.*)\\n(.*)$')
-  out[#out + 1] = m
-  out[#out + 1] = redis.call('HGET', books, 'u:' .. id) or '0'
-end
-return out`;
+export const HANDUPS = pendingAmounts("u:");
 
 /** KEYS: hand-up zset, books. ARGV: member, lease id. */
 export const ACK_HANDUP = `redis.call('ZREM', KEYS[1], ARGV[1])

@@ -188,11 +188,8 @@ export class MemoryGlobalStore implements GlobalStore {
     assertMicros(amountMicros, "amountMicros");
     const e = this.entry(key, null);
     if (e === undefined || e.transfers.has(transferId)) return false;
-    const held = e.byRegion.get(region) ?? 0;
-    if (amountMicros > held) throw new RangeError(`region ${region} gives back ${amountMicros} but holds ${held}`);
+    takeBack(e, region, amountMicros);
     e.transfers.set(transferId, amountMicros);
-    e.allocated -= amountMicros;
-    e.byRegion.set(region, held - amountMicros);
     return true;
   }
 
@@ -200,11 +197,8 @@ export class MemoryGlobalStore implements GlobalStore {
     assertMicros(amountMicros, "amountMicros");
     const e = this.entry(key, null);
     if (e === undefined || e.leaseReturns.has(leaseId)) return false;
-    const held = e.byRegion.get(region) ?? 0;
-    if (amountMicros > held) throw new RangeError(`region ${region} gives back ${amountMicros} but holds ${held}`);
+    takeBack(e, region, amountMicros);
     e.leaseReturns.set(leaseId, amountMicros);
-    e.allocated -= amountMicros;
-    e.byRegion.set(region, held - amountMicros);
     e.leaseReturnedByRegion.set(region, (e.leaseReturnedByRegion.get(region) ?? 0) + amountMicros);
     this.unacked.set(`${region}\u0000${keyOf(key)}\u0000${leaseId}`, { key, leaseId, amountMicros });
     return true;
@@ -230,4 +224,12 @@ export class MemoryGlobalStore implements GlobalStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A region hands `amountMicros` of its allocation back to global; never more than it holds. */
+function takeBack(e: GlobalEntry, region: string, amountMicros: number): void {
+  const held = e.byRegion.get(region) ?? 0;
+  if (amountMicros > held) throw new RangeError(`region ${region} gives back ${amountMicros} but holds ${held}`);
+  e.allocated -= amountMicros;
+  e.byRegion.set(region, held - amountMicros);
 }

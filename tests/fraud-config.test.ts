@@ -3,18 +3,11 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../src/config/load.ts";
+import { configErrorOf as errorOf } from "./support/config.ts";
 import { runCli, tempDir, writeConfig } from "./support/processes.ts";
 
 const base = (fraud: unknown) => ({ dsps: [], campaigns: [], fraud });
 
-function errorOf(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("config was accepted");
-}
 
 test("defaults: on, 0.95 / 0.5, half the DSPs when flagged, shipped lists and model", () => {
   const f = parseConfig(base(undefined)).fraud;

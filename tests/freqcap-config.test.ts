@@ -1,6 +1,7 @@
 // Frequency caps in the config file: the fields, their defaults, and errors that name the field.
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../src/config/load.ts";
+import { configErrorOf as errorOf } from "./support/config.ts";
 import { layout as L } from "../src/auction/memory.ts";
 
 function config(campaign: Record<string, unknown> = {}, auction: Record<string, unknown> = {}): unknown {
@@ -14,14 +15,6 @@ function config(campaign: Record<string, unknown> = {}, auction: Record<string, 
   };
 }
 
-function errorOf(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("config was accepted");
-}
 
 describe("frequency caps in config", () => {
   test("caps are kept in config order; no caps means uncapped; the no-key policy defaults to deny", () => {

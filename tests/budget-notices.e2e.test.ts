@@ -7,6 +7,7 @@ import { bidRequest, metric, metrics, postAuction, readAudit } from "./support/o
 import { bidFor, startStubDsp, type StubDsp } from "./support/stub-dsp.ts";
 import { dirname, join } from "node:path";
 import { runReconcileCommand } from "../src/audit/ledger/index.ts";
+import { clearOfMidnight } from "./support/day.ts";
 
 const TOKEN = "admin-token-0123456789";
 let dsp: StubDsp;
@@ -15,6 +16,7 @@ let dspNoticeServer: ReturnType<typeof Bun.serve>;
 let tmax: Proc & { auditDir: string };
 
 beforeAll(async () => {
+  await clearOfMidnight(60_000, ["UTC", "America/New_York"]); // reservations start over at the campaign's midnight; reconcile reads the UTC day
   dspNoticeServer = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (r) => { dspNotices.push(new URL(r.url).pathname + new URL(r.url).search); return new Response(null, { status: 204 }); } });
   const burl = `http://127.0.0.1:${dspNoticeServer.port}/dsp-bill?p=\${AUCTION_PRICE}`;
   dsp = startStubDsp((req) => ({ status: 200, body: bidFor(req, { id: `bid-${req.id}`, price: 2, cid: "c1", burl, lurl: `http://127.0.0.1:${dspNoticeServer.port}/dsp-loss` }) }));

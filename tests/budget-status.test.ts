@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { runCli, writeConfig } from "./support/processes.ts";
 import { useRedis } from "./support/redis.ts";
+import { clearOfMidnight } from "./support/day.ts";
 import { budgetRedis, RedisGlobalStore, RedisRegionStore } from "../src/budget/store/redis.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { ConfigError } from "../src/config/errors.ts";
@@ -19,6 +20,7 @@ const base = (budget: Record<string, unknown>, region = "eu") => ({
 });
 
 test("status shows per campaign budget, spent, stranded, in leases, remaining and pacing from the Redis books", async () => {
+  await clearOfMidnight(30_000); // the books are keyed by today's date, and so is the CLI's read
   const day = new Date().toISOString().slice(0, 10);
   const key = { campaign: "c1", day };
   const g = new RedisGlobalStore(budgetRedis({ url: global().url, commandTimeoutMs: 2_000 }));

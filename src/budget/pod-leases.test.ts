@@ -36,20 +36,25 @@ function spend(memory: WebAssembly.Memory, slot: number, cost: number): boolean 
   }
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+/** The spending runs tick a simulated clock for up to 3,000 rounds of 1.1 s (55 min): they start at 00:01 UTC of
+ *  the real day so the whole run stays inside one campaign day whatever time the suite runs (from 23:05 the
+ *  run crossed midnight and spent two days' budgets). */
+const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS + 60_000;
+const today = () => new Date(dayStart).toISOString().slice(0, 10);
 
 describe("pod leases", () => {
   test("a lease lands in the slot, refills at ~70% use, and one pod spends the budget exactly, never more", async () => {
     const region = new MemoryRegionStore();
     const global = new MemoryGlobalStore();
     const p = pod("p1", region, global);
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     const first = p.slots.books(0).remainingMicros;
     expect(first).toBe(50_000); // 5% of the budget: the max lease
     let spent = 0;
     for (let round = 0; round < 2_000; round++) {
       while (spend(p.memory, 0, 3_000)) spent += 3_000;
-      await p.leases.tick(Date.now() + round * 1_100); // past the exhausted back-off
+      await p.leases.tick(dayStart + round * 1_100); // past the exhausted back-off
       if (p.slots.books(0).remainingMicros < 3_000 && (await global.books({ campaign: "c1", day: today() })).unallocatedMicros === 0
         && (await region.books({ campaign: "c1", day: today() })).availableMicros < 3_000) break;
     }
@@ -63,7 +68,7 @@ describe("pod leases", () => {
     const huge: LeaseCampaign = { id: "big", slot: 0, dailyBudgetMicros: 5_000_000_000 * 1_000_000, timeZone: "UTC" }; // $5e9: x2 chunk leases passes 2^53
     const whole: LeaseSettings = { ...settings, leaseShare: 1, maxLeaseFraction: 1 };
     const p = pod("p1", new MemoryRegionStore(), new MemoryGlobalStore(), whole, [huge]);
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(p.slots.books(0).remainingMicros).toBe(huge.dailyBudgetMicros);
   });
 
@@ -83,7 +88,7 @@ describe("pod leases", () => {
       for (const p of pods) {
         for (let k = 0; k < 3 && spend(p.memory, 0, 2_000 + ((round * 7 + k) % 5) * 500); k++) spent += 2_000 + ((round * 7 + k) % 5) * 500;
       }
-      await Promise.all(pods.map((p) => p.leases.tick(Date.now() + round * 1_100)));
+      await Promise.all(pods.map((p) => p.leases.tick(dayStart + round * 1_100)));
     }
     for (const p of pods) while (spend(p.memory, 0, 1_000)) spent += 1_000;
     expect(spent).toBeLessThanOrEqual(1_000_000);
@@ -94,7 +99,7 @@ describe("pod leases", () => {
     const region = new MemoryRegionStore();
     const global = new MemoryGlobalStore();
     const p = pod("p1", region, global, { ...settings, leaseTtlMs: 1_000 });
-    const t0 = Date.now();
+    const t0 = dayStart;
     await p.leases.tick(t0);
     expect(spend(p.memory, 0, 20_000)).toBe(true);
     await p.leases.tick(t0 + 1_000); // 0.9 x ttl passed: expired here; still wanted, so a new lease comes
@@ -111,7 +116,7 @@ describe("pod leases", () => {
     const region = new MemoryRegionStore();
     const global = new MemoryGlobalStore();
     const dead = pod("dead", region, global, { ...settings, leaseTtlMs: 20 });
-    await dead.leases.tick(Date.now());
+    await dead.leases.tick(dayStart);
     expect(spend(dead.memory, 0, 10_000)).toBe(true);
     await Bun.sleep(40);
     expect(await region.expire(0)).toBe(1);
@@ -122,7 +127,7 @@ describe("pod leases", () => {
     let spent = 0;
     for (let round = 0; round < 3_000; round++) {
       while (spend(alive.memory, 0, 2_500)) spent += 2_500;
-      await alive.leases.tick(Date.now() + round * 1_100);
+      await alive.leases.tick(dayStart + round * 1_100);
     }
     expect(spent + 50_000).toBeLessThanOrEqual(1_000_000);
     expect(spent).toBeGreaterThanOrEqual(940_000);
@@ -132,11 +137,11 @@ describe("pod leases", () => {
     const region = new MemoryRegionStore();
     const global = new MemoryGlobalStore();
     const p = pod("p1", region, global);
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(spend(p.memory, 0, 4_000)).toBe(true);
     p.board.add(0, BOARD_RELEASED, 4_000);
-    await p.leases.tick(Date.now());
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
+    await p.leases.tick(dayStart);
     await Bun.sleep(5);
     await p.leases.surrender();
     expect((await region.books({ campaign: "c1", day: today() })).spentMicros).toBe(0);
@@ -159,18 +164,18 @@ describe("pod leases", () => {
 
   test("on demand (distributed): no lease until a bid is refused for budget; then minLease, doubling with each refill", async () => {
     const p = pod("p1", new MemoryRegionStore(), new MemoryGlobalStore(), { ...settings, eager: false, maxLeaseFraction: 1, leaseShare: 1 });
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(p.slots.books(0).remainingMicros).toBe(0);
     p.board.add(0, BOARD_STARVED, 1);
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(p.slots.books(0).remainingMicros).toBe(5_000);
     expect(spend(p.memory, 0, 4_000)).toBe(true); // 80% used: refill
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(p.slots.books(0).remainingMicros).toBe(1_000 + 10_000); // the region topped up from global for the whole want
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(p.slots.books(0).remainingMicros).toBe(11_000); // not used: no more
     expect(spend(p.memory, 0, 8_000)).toBe(true);
-    await p.leases.tick(Date.now());
+    await p.leases.tick(dayStart);
     expect(p.slots.books(0).remainingMicros).toBe(3_000 + 20_000); // doubled again
   });
 
@@ -179,7 +184,7 @@ describe("pod leases", () => {
     const eu = new MemoryRegionStore();
     const us = new MemoryRegionStore();
     const idle = pod("idle", eu, global, { ...settings, leaseTtlMs: 1_000, maxLeaseFraction: 1, leaseShare: 1, minLeaseMicros: 1_000_000, eager: false });
-    const t0 = Date.now();
+    const t0 = dayStart;
     idle.board.add(0, BOARD_STARVED, 1); // one bid refused: demand, once
     await idle.leases.tick(t0);
     expect(idle.slots.books(0).remainingMicros).toBe(1_000_000); // eu holds the whole budget in one lease
@@ -213,7 +218,7 @@ describe("pod leases", () => {
     } }) as MemoryRegionStore;
     const global = new MemoryGlobalStore();
     const p = pod("p1", region, global, { ...settings, leaseTtlMs: 1_000 });
-    const t0 = Date.now();
+    const t0 = dayStart;
     await p.leases.tick(t0);
     expect(p.slots.books(0).remainingMicros).toBe(50_000);
     down = true;

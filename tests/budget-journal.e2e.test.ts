@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { startCli, tempDir, type Proc } from "./support/processes.ts";
+import { clearOfMidnight } from "./support/day.ts";
 import { bidRequest, postAuction } from "./support/openrtb.ts";
 import { bidFor, startStubDsp, type StubDsp } from "./support/stub-dsp.ts";
 import { buildWasm } from "../scripts/build-wasm.ts";
@@ -38,6 +39,7 @@ async function status(url: string): Promise<{ reservedMicros: number; inLeasesMi
 }
 
 test("wins before a restart stay spent after it; the rest of the budget is still there", async () => {
+  await clearOfMidnight(60_000); // a restart after midnight rightly starts a new day's books
   server = await startCli(["serve", "--config", configFile, "--port", "0", "--workers", "1"]);
   let wins = 0;
   for (let i = 0; i < 10; i++) if ((await postAuction(server.url, bidRequest({ at: 1 }))).status === 200) wins++;

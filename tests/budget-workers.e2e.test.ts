@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startSimDspProcess, startTmax, type Proc } from "./support/processes.ts";
 import { bidRequest, metric, metrics, postAuction, readAudit } from "./support/openrtb.ts";
+import { clearOfMidnight } from "./support/day.ts";
 
 let rich: Proc, poor: Proc, tmax: Proc & { auditDir: string };
 const REQUESTS = 400;
@@ -11,6 +12,7 @@ const CONCURRENCY = 64;
 const SMALL_WINS = 16; // 50,000 micros / 3,000 per impression, 2,000 left over
 
 beforeAll(async () => {
+  await clearOfMidnight(60_000); // the small budget is one day's
   [poor, rich] = await Promise.all([
     startSimDspProcess(["--latency-ms", "0..3", "--bid-rate", "1", "--fixed-price", "3", "--campaigns", "small", "--seat", "poor"]),
     startSimDspProcess(["--latency-ms", "0..3", "--bid-rate", "1", "--fixed-price", "1", "--campaigns", "big", "--seat", "rich"]),

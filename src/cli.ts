@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
     case "billing": {
       const [sub, ...args] = rest;
       if (sub === "reconcile") process.exitCode = await runReconcileCommand(args);
-      else if (sub === "consume") process.exitCode = await runConsumeCommand(args);
+      else if (sub === "consume") process.exit(await runConsumeCommand(args)); // a Kafka client that failed to stop must not keep the process alive
       else throw new Error(`unknown billing command "${sub ?? ""}"\n${USAGE}`);
       return;
     }

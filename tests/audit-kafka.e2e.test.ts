@@ -227,14 +227,21 @@ test("load through a broker restart: every answered win billed once from Kafka, 
   });
   expect(metric(await metrics(server.url), "tmax_audit_outboxes_unhealthy")).toBe(0);
 
-  phase = "server and consumer stop";
+  phase = "server stop";
+  const ts = performance.now();
   expect(await server.kill("SIGTERM")).toBe(0);
+  lap("serverStopMs", ts);
   const serverOutput = server.output();
   server = undefined;
+  phase = "consumer stop"; // bounded (LEDGER_LIMITS.kafkaStopTimeoutMs): kafkajs once hung here for 140 s
+  const tk = performance.now();
   consumer.kill("SIGTERM");
   expect(await consumer.exited).toBe(0);
+  lap("consumerStopMs", tk);
   consumer = undefined;
   const consumerStats = consumerOut.split("\n").find((l) => l.includes("billing consumer stopped")) ?? "(no stats line)";
+  const stopWarning = consumerOut.split("\n").find((l) => l.includes("did not confirm the stop"));
+  if (stopWarning !== undefined) console.log(`audit-kafka: ${stopWarning}`);
 
   phase = "checks";
   // Books: exactly one row per answered win; exactly the outboxes' wins.

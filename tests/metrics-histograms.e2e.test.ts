@@ -46,6 +46,10 @@ test("request, internal, DSP and fan-out histograms aggregate both workers", asy
   expect(metric(text, "tmax_auction_internal_seconds_count")).toBe(20);
   const requestSum = metric(text, 'tmax_request_duration_seconds_sum{outcome="bid"}') + metric(text, 'tmax_request_duration_seconds_sum{outcome="nobid"}');
   expect(metric(text, "tmax_auction_internal_seconds_sum")).toBeLessThan(requestSum - dspCount * 0.015);
+  // Each auction's answer waited for its audit events' group commit: one observation each, inside its internal time.
+  expect(metric(text, "tmax_audit_commit_wait_seconds_count")).toBe(20);
+  expect(metric(text, "tmax_audit_commit_wait_seconds_sum")).toBeGreaterThan(0);
+  expect(metric(text, "tmax_audit_commit_wait_seconds_sum")).toBeLessThanOrEqual(metric(text, "tmax_auction_internal_seconds_sum"));
 
   // Both workers ran auctions (their audit records say which), and any worker's /metrics shows the sum.
   const workers = new Set((await readAudit(tmax.auditDir)).map((e) => e.worker));

@@ -106,6 +106,11 @@ describe("exposition", () => {
     expect(text).toContain('tmax_request_duration_seconds_bucket{outcome="invalid",le="0.001"} 1\n');
     expect(text).toContain('tmax_request_duration_seconds_count{outcome="invalid"} 1\n');
     expect(text).toContain("tmax_auction_internal_seconds_count 0\n");
+    writers[1]!.histograms.auditWait(3);
+    const withWait = await registry.metrics();
+    expect(withWait).toContain('tmax_audit_commit_wait_seconds_bucket{le="0.0025"} 0\n');
+    expect(withWait).toContain('tmax_audit_commit_wait_seconds_bucket{le="0.005"} 1\n');
+    expect(withWait).toContain("tmax_auction_internal_seconds_count 0\n"); // its own cells, not the internal series'
 
     // Every series: buckets never decrease and +Inf equals _count.
     const lines = text.split("\n");
@@ -116,7 +121,7 @@ describe("exposition", () => {
       const key = `${m[1]}{${m[2]}}`;
       buckets.set(key, [...(buckets.get(key) ?? []), Number(m[4])]);
     }
-    expect(buckets.size).toBe(3 + 1 + 2 + 1 + 1); // 4 outcomes, internal, 2 DSPs, fan-out
+    expect(buckets.size).toBe(4 + 1 + 1 + 2 + 1); // 4 outcomes, internal, audit commit wait, 2 DSPs, fan-out
     for (const [key, values] of buckets) {
       for (let i = 1; i < values.length; i++) expect(values[i]!).toBeGreaterThanOrEqual(values[i - 1]!);
       const [name, labels] = [key.slice(0, key.indexOf("{")), key.slice(key.indexOf("{") + 1, -1)];

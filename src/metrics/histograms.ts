@@ -23,6 +23,8 @@ export class HistogramLayout {
   readonly requestAt: number;
   /** tmax_auction_internal_seconds. */
   readonly internalAt: number;
+  /** tmax_audit_commit_wait_seconds. */
+  readonly auditWaitAt: number;
   /** tmax_fanout_size. */
   readonly fanoutAt: number;
   /** tmax_dsp_request_duration_seconds, one series per DSP. */
@@ -32,7 +34,8 @@ export class HistogramLayout {
   constructor(readonly base: number, readonly dspCount: number) {
     this.requestAt = base;
     this.internalAt = this.requestAt + REQUEST_OUTCOMES.length * this.secondsSeries;
-    this.fanoutAt = this.internalAt + this.secondsSeries;
+    this.auditWaitAt = this.internalAt + this.secondsSeries;
+    this.fanoutAt = this.auditWaitAt + this.secondsSeries;
     this.dspAt = this.fanoutAt + this.fanoutSeries;
     this.end = this.dspAt + dspCount * this.secondsSeries;
   }
@@ -59,6 +62,10 @@ export class WorkerHistograms {
   /** An auction's own processing time: its total minus the fan-out wait. */
   internal(ms: number): void {
     observe(this.row, this.layout.internalAt, SECONDS_BUCKETS, ms / 1000);
+  }
+  /** An auction's wait for its audit events to be durable (append to group commit), before it answers. */
+  auditWait(ms: number): void {
+    observe(this.row, this.layout.auditWaitAt, SECONDS_BUCKETS, ms / 1000);
   }
   /** One DSP call, from sending to its answer (or timeout). */
   dsp(dsp: number, ms: number): void {
@@ -102,6 +109,7 @@ export class HistogramReader {
     return this.read(this.layout.requestAt + REQUEST_OUTCOMES.indexOf(outcome) * this.layout.secondsSeries, SECONDS_BUCKETS);
   }
   internal(): HistogramSnapshot { return this.read(this.layout.internalAt, SECONDS_BUCKETS); }
+  auditWait(): HistogramSnapshot { return this.read(this.layout.auditWaitAt, SECONDS_BUCKETS); }
   dsp(dsp: number): HistogramSnapshot { return this.read(this.layout.dspAt + dsp * this.layout.secondsSeries, SECONDS_BUCKETS); }
   fanoutSize(): HistogramSnapshot { return this.read(this.layout.fanoutAt, FANOUT_SIZE_BUCKETS); }
 }
@@ -149,12 +157,14 @@ export class SharedHistogram {
   }
 }
 
-/** The four histograms, registered on `registry`; `dspIds` in config order. */
+/** The histograms, registered on `registry`; `dspIds` in config order. */
 export function registerHistograms(registry: Registry, reader: HistogramReader, dspIds: readonly string[]): void {
   new SharedHistogram("tmax_request_duration_seconds", "Time inside tmax from a request's arrival to its answer, by outcome.", SECONDS_BUCKETS,
     () => REQUEST_OUTCOMES.map((o) => [{ outcome: o }, reader.request(o)])).register(registry);
   new SharedHistogram("tmax_auction_internal_seconds", "An auction's processing time excluding the wait for DSPs (total minus the fan-out).", SECONDS_BUCKETS,
     () => [[{}, reader.internal()]]).register(registry);
+  new SharedHistogram("tmax_audit_commit_wait_seconds", "An auction's wait for its audit events to be durable (the outbox's group commit) before it answers.", SECONDS_BUCKETS,
+    () => [[{}, reader.auditWait()]]).register(registry);
   new SharedHistogram("tmax_dsp_request_duration_seconds", "Each DSP call, from sending to its answer or timeout.", SECONDS_BUCKETS,
     () => dspIds.map((id, i) => [{ dsp: id }, reader.dsp(i)])).register(registry);
   new SharedHistogram("tmax_fanout_size", "DSPs called per auction.", FANOUT_SIZE_BUCKETS,

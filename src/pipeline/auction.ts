@@ -53,8 +53,11 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   const answer = decision.noBidReason === null
     ? bidAnswer(ctx, req, decision.wins)
     : houseAdAnswer(ctx, req, decision.noBidReason) ?? noBidAnswer(decision.noBidReason, NBR.unknownError);
+  const events = auctionEvents(ctx, req, exchangeId, replies, collected.candidates, decision, performance.now() - receivedAt);
+  const auditStart = performance.now();
   try {
-    await ctx.audit.record(auctionEvents(ctx, req, exchangeId, replies, collected.candidates, decision, performance.now() - receivedAt));
+    await ctx.audit.record(events);
+    ctx.counters.histograms.auditWait(performance.now() - auditStart);
   } catch {
     // No answer leaves without its audit record. Any reservation stays counted as spent (safe side).
     ctx.counters.histograms.internal(performance.now() - receivedAt - fanoutWaitMs);

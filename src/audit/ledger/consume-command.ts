@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { loadConfigFile } from "../../config/load.ts";
 import { startKafkaLedgerConsumer } from "./kafka-consumer.ts";
 import { Ledger } from "./ledger.ts";
-import { KAFKA_GROUP_ID, KAFKA_TOPIC, LEDGER_FILE } from "./limits.ts";
+import { KAFKA_GROUP_ID, KAFKA_TOPIC, LEDGER_FILE, LEDGER_LIMITS } from "./limits.ts";
 import { EXIT_ERROR, EXIT_OK, type CommandIo } from "./reconcile-command.ts";
 
 export const CONSUME_USAGE = "usage: tmax billing consume --config FILE --brokers HOST:PORT[,...] [--topic bid-events] [--group tmax-billing]";
@@ -25,7 +25,9 @@ export async function runConsumeCommand(argv: string[], io: CommandIo = consoleI
     const consumer = await startKafkaLedgerConsumer({ brokers: args.brokers, topic: args.topic, groupId: args.group, ledger });
     io.out(JSON.stringify({ level: "info", msg: "billing consumer running", ledger: ledger.path, ...args }));
     await new Promise<void>((resolve) => (stopSignal.aborted ? resolve() : stopSignal.addEventListener("abort", () => resolve(), { once: true })));
-    await consumer.stop();
+    if (!(await consumer.stop())) {
+      io.err(JSON.stringify({ level: "warn", msg: "billing consumer: Kafka did not confirm the stop in time; leaving anyway (applied chunks' offsets are committed)", timeoutMs: LEDGER_LIMITS.kafkaStopTimeoutMs }));
+    }
     io.out(JSON.stringify({ level: "info", msg: "billing consumer stopped", ...consumer.stats() }));
     return EXIT_OK;
   } catch (err) {

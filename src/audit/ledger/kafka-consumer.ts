@@ -6,6 +6,7 @@ import "../relay/codec.ts"; // registers zstd with kafkajs: the relay compresses
 import { Kafka, logLevel as KafkaLogLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type logLevel } from "kafkajs";
 import type { ApplyResult, Ledger } from "./ledger.ts";
 import { KAFKA_GROUP_ID, KAFKA_TOPIC, LEDGER_LIMITS } from "./limits.ts";
+import { settledWithin } from "../../util/within.ts";
 
 export interface KafkaLedgerConsumerOptions {
   brokers: string[];
@@ -36,8 +37,8 @@ export interface KafkaLedgerStats extends ApplyResult {
 export interface KafkaLedgerConsumer {
   readonly consumer: Consumer;
   stats(): KafkaLedgerStats;
-  /** Stops after the chunk in flight, leaves the group, disconnects. */
-  stop(): Promise<void>;
+  /** Stops after the chunk in flight, leaves the group, disconnects; false when that did not finish within LEDGER_LIMITS.kafkaStopTimeoutMs. */
+  stop(): Promise<boolean>;
 }
 
 /** Connects, joins the group and starts consuming; resolves once running. */
@@ -64,11 +65,15 @@ export async function startKafkaLedgerConsumer(options: KafkaLedgerConsumerOptio
   return {
     consumer,
     stats: () => ({ ...stats }),
-    async stop() {
-      await consumer.stop();
-      await consumer.disconnect();
-    },
+    stop: () => stopConsumer(consumer, LEDGER_LIMITS.kafkaStopTimeoutMs),
   };
+}
+
+/** stop() then disconnect(), each waited for at most `timeoutMs`; true when both finished in time. */
+export async function stopConsumer(consumer: Pick<Consumer, "stop" | "disconnect">, timeoutMs: number): Promise<boolean> {
+  const stopped = await settledWithin(consumer.stop(), timeoutMs);
+  const disconnected = await settledWithin(consumer.disconnect(), timeoutMs);
+  return stopped && disconnected;
 }
 
 interface BatchContext {

@@ -18,6 +18,10 @@ export const LEDGER_LIMITS = {
   retryMaxMs: 5_000,
   /** Kafka feeder: longest wait of one fetch for new messages (also what stop() may wait for). */
   kafkaMaxWaitMs: 1_000,
+  /** Kafka feeder: longest wait for stop() and then disconnect() each (kafkajs can hang in either on a
+   *  broken connection). Past it the process leaves without saying goodbye: every applied chunk's
+   *  offsets are committed already, the group reassigns the partitions after its session timeout. */
+  kafkaStopTimeoutMs: 10_000,
   /** Reconcile: how long the /metrics scrape may take, and how big its answer may be. */
   metricsTimeoutMs: 5_000,
   maxMetricsBytes: 8 * 1024 * 1024,

@@ -4,6 +4,7 @@
 import type { Kafka, Producer } from "kafkajs";
 import { ensureTopic, kafkaClient, relayProducer, type ClientOptions } from "./client.ts";
 import { ABORTED, raceAbort } from "./wait.ts";
+import { settledWithin } from "../../util/within.ts";
 
 /** How long closing the producer may take (a dead broker must not hold a worker's shutdown). */
 export const DISCONNECT_TIMEOUT_MS = 2_000;
@@ -89,11 +90,5 @@ function isUnreachable(error: unknown): boolean {
 }
 
 async function bounded(promise: Promise<void>): Promise<void> {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), DISCONNECT_TIMEOUT_MS);
-  try {
-    await raceAbort(promise, timeout.signal).catch(() => {});
-  } finally {
-    clearTimeout(timer);
-  }
+  await settledWithin(promise, DISCONNECT_TIMEOUT_MS);
 }

@@ -6,8 +6,11 @@
 import "../../audit/relay/codec.ts"; // registers zstd with kafkajs: the relay compresses bid-events with it
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import type { EventSource } from "./outbox-tail.ts";
+import { settledWithin } from "../../util/within.ts";
 
 export const MAX_QUEUED = 200_000;
+/** close() waits at most this long for a start still connecting, then as long for the disconnect (kafkajs can hang in either). */
+export const CLOSE_TIMEOUT_MS = 5_000;
 
 export interface KafkaSourceOptions { brokers: string[]; topic: string; groupId: string; clientId?: string }
 
@@ -47,7 +50,7 @@ export class KafkaEventSource implements EventSource {
   }
 
   async close(): Promise<void> {
-    await this.ready.catch(() => undefined);
-    await this.consumer.disconnect();
+    await settledWithin(this.ready, CLOSE_TIMEOUT_MS);
+    await settledWithin(this.consumer.disconnect(), CLOSE_TIMEOUT_MS);
   }
 }

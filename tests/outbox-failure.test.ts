@@ -22,18 +22,14 @@ afterEach(() => {
 
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 
-/** node:fs whose fsync or write can be switched to fail, or to hang until released. */
+/** node:fs whose writes can be switched to fail, or to hang until released (a group commit is one durable write). */
 function faultyIo() {
   const base = nodeIo();
-  const faults = { fsync: null as string | null, write: null as string | null, hold: false, release: () => {} };
+  const faults = { write: null as string | null, hold: false, release: () => {} };
   const io: OutboxIo = {
     ...base,
-    fsync: async (fd) => {
-      if (faults.hold) await new Promise<void>((resolve) => (faults.release = resolve));
-      if (faults.fsync) throw errno(faults.fsync);
-      return base.fsync(fd);
-    },
     write: async (fd, buf, offset, length, position) => {
+      if (faults.hold) await new Promise<void>((resolve) => (faults.release = resolve));
       if (faults.write) throw errno(faults.write);
       return base.write(fd, buf, offset, length, position);
     },
@@ -48,20 +44,20 @@ async function timeToReject(promise: Promise<void>): Promise<{ error: unknown; m
 }
 
 describe("disk failure and back-pressure", () => {
-  test("an fsync error (EIO) rejects the group with OutboxDiskError; later appends reject at once", async () => {
+  test("a durable write's error (EIO) rejects the group with OutboxDiskError; later appends reject at once", async () => {
     const { io, faults } = faultyIo();
     const outbox = await Outbox.open({ dir: tempDir(), io });
     await outbox.append("durable");
     const committed = outbox.committedPosition();
-    faults.fsync = "EIO";
+    faults.write = "EIO";
     const inFlight = await Promise.all(Array.from({ length: 10 }, (_, i) => outbox.append(`lost-${i}`).catch((e: unknown) => e)));
     for (const err of inFlight) expect(err).toBeInstanceOf(OutboxDiskError);
-    expect((inFlight[0] as OutboxDiskError).operation).toBe("fsync");
+    expect((inFlight[0] as OutboxDiskError).operation).toBe("write");
     expect(outbox.healthy()).toBe(false);
     expect(outbox.state()).toBe("failed");
-    expect(outbox.committedPosition()).toEqual(committed); // readers never see the unsynced group
+    expect(outbox.committedPosition()).toEqual(committed); // readers never see the failed group
 
-    faults.fsync = null; // even if the disk comes back: after a failed fsync nothing is trusted until reopen
+    faults.write = null; // even if the disk comes back: after a failed durable write nothing is trusted until reopen
     const { error, ms } = await timeToReject(outbox.append("after"));
     expect(error).toBeInstanceOf(OutboxDiskError);
     expect((error as OutboxError).code).toBe("OUTBOX_DISK_FAILED");
@@ -93,7 +89,7 @@ describe("disk failure and back-pressure", () => {
     const slowCommitMs = 50;
     const outbox = await Outbox.open({ dir: tempDir(), io, slowCommitMs, commitWindowMs: 0 });
     faults.hold = true;
-    const slow = outbox.append("slow disk"); // window 0: its commit starts now and hangs in fsync
+    const slow = outbox.append("slow disk"); // window 0: its commit starts now and hangs in its durable write
     expect(outbox.healthy()).toBe(true); // in flight, not yet slow
     await Bun.sleep(slowCommitMs * 2);
     expect(outbox.state()).toBe("slow");

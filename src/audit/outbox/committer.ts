@@ -1,5 +1,5 @@
 // Group commit: records appended from many concurrent requests are framed into a shared batch
-// buffer; one write + one fsync per batch makes them durable, then every append of the batch
+// buffer; one durable write per batch (the active segment is O_DSYNC) makes them durable, then every append of the batch
 // resolves (they share one promise: no promise per record). Batches commit one at a time, in
 // append order, so records are never reordered. A batch commits when its first record has waited
 // commitWindowMs, when it is full, or at once while the outbox flushes or closes.
@@ -26,8 +26,8 @@ export interface CommitStats {
   appendedRecords: number;
   committedRecords: number;
   committedBytes: number;
+  /** Group commits: one durable write each. */
   commits: number;
-  fsyncs: number;
   rotations: number;
   rejectedRecords: number;
   lastCommitMs: number;
@@ -62,7 +62,7 @@ export class GroupCommitter {
   private failure: OutboxDiskError | null = null;
   private closed = false;
   readonly stats: CommitStats = {
-    appendedRecords: 0, committedRecords: 0, committedBytes: 0, commits: 0, fsyncs: 0, rotations: 0,
+    appendedRecords: 0, committedRecords: 0, committedBytes: 0, commits: 0, rotations: 0,
     rejectedRecords: 0, lastCommitMs: 0, maxCommitMs: 0,
   };
 
@@ -118,7 +118,7 @@ export class GroupCommitter {
     return this.failure;
   }
 
-  /** Bytes appended and not yet fsync'd (including the commit in flight). */
+  /** Bytes appended and not yet durable (including the commit in flight). */
   get queuedBytes(): number {
     return this.pendingBytes;
   }
@@ -197,10 +197,7 @@ export class GroupCommitter {
         this.stats.rotations++;
         operation = "write";
       }
-      await this.store.write(batch.buf, batch.used);
-      operation = "fsync";
-      this.stats.fsyncs++;
-      await this.store.sync();
+      await this.store.write(batch.buf, batch.used); // durable when it returns
       this.store.advance(batch.used);
       this.finish(batch);
     } catch (err) {
@@ -227,7 +224,7 @@ export class GroupCommitter {
     this.onCommit();
   }
 
-  /** A write or fsync failed: every queued record is rejected, and every later append. */
+  /** A write (or a rotation) failed: every queued record is rejected, and every later append. */
   private fail(operation: string, err: unknown): void {
     this.failure = new OutboxDiskError(operation, err);
     const failed = this.queue;

@@ -24,7 +24,7 @@ export class OutboxDiskError extends OutboxError {
   }
 }
 
-/** More than maxPendingBytes wait for their fsync: rejected at once, the caller sheds the request. */
+/** More than maxPendingBytes wait to be durable: rejected at once, the caller sheds the request. */
 export class OutboxOverloadedError extends OutboxError {
   constructor(readonly pendingBytes: number, readonly maxPendingBytes: number) {
     super("OUTBOX_OVERLOADED", `outbox queue full: ${pendingBytes} bytes pending, limit ${maxPendingBytes}`);

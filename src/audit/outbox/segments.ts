@@ -52,7 +52,7 @@ export class SegmentStore {
     }
     const sealed = await readSealedSizes(dir, io, ids.slice(0, -1));
     const activeId = ids[ids.length - 1]!;
-    const fd = await io.open(join(dir, segmentFileName(activeId)), "readwrite");
+    const fd = await io.open(join(dir, segmentFileName(activeId)), "durable");
     const scan = await recoverActive(io, fd, activeId, chunkBytes);
     const store = new SegmentStore(dir, io, ids, fd, scan.end);
     for (const [id, bytes] of sealed) store.sealedBytes.set(id, bytes);
@@ -87,16 +87,12 @@ export class SegmentStore {
     return this.ids[this.ids.indexOf(id) + 1];
   }
 
-  /** Writes at the committed end of the active segment; durable only after sync(). */
+  /** Writes at the committed end of the active segment, durably: it is opened "durable" (O_DSYNC). */
   async write(buf: Buffer, bytes: number): Promise<void> {
     await writeFully(this.io, this.activeFd, buf, bytes, this.committedBytes);
   }
 
-  async sync(): Promise<void> {
-    await this.io.fsync(this.activeFd);
-  }
-
-  /** Called after write + sync: the bytes become visible to readers. */
+  /** Called after a write: the bytes become visible to readers. */
   advance(bytes: number): void {
     this.committedBytes += bytes;
   }
@@ -105,7 +101,7 @@ export class SegmentStore {
   async rotate(): Promise<void> {
     const nextId = this.activeId + 1;
     await createSegment(this.dir, this.io, nextId);
-    const fd = await this.io.open(this.path(nextId), "readwrite");
+    const fd = await this.io.open(this.path(nextId), "durable");
     const oldFd = this.activeFd;
     this.sealedBytes.set(this.activeId, this.committedBytes);
     this.ids.push(nextId);

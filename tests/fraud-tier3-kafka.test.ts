@@ -6,7 +6,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from "
 import { createTopic } from "../scripts/services/kafka.ts";
 import { useKafka } from "./support/kafka.ts";
 import { KafkaEventSource } from "../src/fraud/async/kafka-source.ts";
-import { startTier3, type Tier3 } from "../src/fraud/async/run.ts";
+import { startTier3 } from "../src/fraud/async/run.ts";
 import { fraudSettings } from "../src/fraud/settings.ts";
 import { createFraudState } from "../src/fraud/stage.ts";
 import { isBlocked } from "../src/fraud/shared/blocks.ts";
@@ -15,7 +15,6 @@ import "../src/audit/relay/codec.ts";
 const TOPIC = "bid-events";
 const kafka = useKafka({ partitions: 2 });
 let producer: Producer;
-let tier3: Tier3 | undefined;
 
 beforeAll(async () => {
   await createTopic(kafka().brokers, TOPIC, 2);
@@ -24,7 +23,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await tier3?.stop();
   await producer?.disconnect();
 });
 
@@ -37,17 +35,21 @@ test("a burst seen only in other pods' events is blocked here", async () => {
   const settings = fraudSettings({ async: { intervalMs: 100, windowMs: 30_000, subnetBurst: 20, devicesPerSubnet: 100_000, regularGapCv: 0 } });
   const state = createFraudState(1);
   const source = new KafkaEventSource({ brokers: kafka().brokers, topic: TOPIC, groupId: "tmax-fraud-test-pod" });
-  tier3 = startTier3(settings, state, "/nonexistent", source);
-  await source.ready;
-  expect(isBlocked(state, "84.7.7.9", Date.now())).toBe(false);
-  // The group reads from the newest offset once it has its partitions: produce until the block shows.
-  const until = Date.now() + 60_000;
-  let sent = 0;
-  while (!isBlocked(state, "84.7.7.9", Date.now()) && Date.now() < until) {
-    await producer.send({ topic: TOPIC, compression: CompressionTypes.ZSTD, messages: Array.from({ length: 10 }, () => ({ key: "", value: event(sent++) })) });
-    await Bun.sleep(200);
+  const tier3 = startTier3(settings, state, "/nonexistent", source);
+  try {
+    await source.ready;
+    expect(isBlocked(state, "84.7.7.9", Date.now())).toBe(false);
+    // The group reads from the newest offset once it has its partitions: produce until the block shows.
+    const until = Date.now() + 60_000;
+    let sent = 0;
+    while (!isBlocked(state, "84.7.7.9", Date.now()) && Date.now() < until) {
+      await producer.send({ topic: TOPIC, compression: CompressionTypes.ZSTD, messages: Array.from({ length: 10 }, () => ({ key: "", value: event(sent++) })) });
+      await Bun.sleep(200);
+    }
+    expect(isBlocked(state, "84.7.7.9", Date.now())).toBe(true);
+    expect(isBlocked(state, "84.7.8.9", Date.now())).toBe(false);
+    expect(tier3.actions.some((a) => a.kind === "block_subnet" && a.subnet === "84.7.7.0/24")).toBe(true);
+  } finally {
+    await tier3.stop(); // while the broker is up: the file's afterAll stops it
   }
-  expect(isBlocked(state, "84.7.7.9", Date.now())).toBe(true);
-  expect(isBlocked(state, "84.7.8.9", Date.now())).toBe(false);
-  expect(tier3.actions.some((a) => a.kind === "block_subnet" && a.subnet === "84.7.7.0/24")).toBe(true);
 }, 120_000);

@@ -48,7 +48,12 @@ export async function startKafkaLedgerConsumer(options: KafkaLedgerConsumerOptio
     throw new RangeError(`maxBatchEvents must be 1..${LEDGER_LIMITS.maxBatchEvents}, got ${maxChunk}`);
   }
   const kafka = new Kafka({ clientId: options.clientId ?? "tmax-billing-ledger", brokers: options.brokers, logLevel: options.logLevel ?? KafkaLogLevel.WARN });
-  const consumer = kafka.consumer({ groupId: options.groupId ?? KAFKA_GROUP_ID, maxWaitTimeInMs: options.maxWaitTimeMs ?? LEDGER_LIMITS.kafkaMaxWaitMs });
+  let stopping = false;
+  const consumer = kafka.consumer({
+    groupId: options.groupId ?? KAFKA_GROUP_ID,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? LEDGER_LIMITS.kafkaMaxWaitMs,
+    retry: { restartOnFailure: async () => !stopping }, // kafkajs restarts a crashed consumer; not one being stopped
+  });
   const stats: KafkaLedgerStats = { inserted: 0, duplicates: 0, skipped: 0, invalid: 0, conflicts: 0, messages: 0, chunks: 0, empty: 0 };
   await consumer.connect();
   try {
@@ -65,7 +70,10 @@ export async function startKafkaLedgerConsumer(options: KafkaLedgerConsumerOptio
   return {
     consumer,
     stats: () => ({ ...stats }),
-    stop: () => stopConsumer(consumer, LEDGER_LIMITS.kafkaStopTimeoutMs),
+    stop: () => {
+      stopping = true;
+      return stopConsumer(consumer, LEDGER_LIMITS.kafkaStopTimeoutMs);
+    },
   };
 }
 

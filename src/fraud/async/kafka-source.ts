@@ -17,13 +17,16 @@ export interface KafkaSourceOptions { brokers: string[]; topic: string; groupId:
 export class KafkaEventSource implements EventSource {
   private queue: Buffer[] = [];
   private readonly consumer: Consumer;
+  private closed = false;
   /** Resolves once the consumer runs (or rejects: logged, the source then stays empty). */
   readonly ready: Promise<void>;
   dropped = 0;
 
   constructor(options: KafkaSourceOptions) {
     const kafka = new Kafka({ clientId: options.clientId ?? "tmax-fraud-tier3", brokers: options.brokers, logLevel: logLevel.WARN });
-    this.consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 250 });
+    // After a crash kafkajs restarts the consumer by itself, forever: never once closed (a broker gone
+    // for good would otherwise keep a closed source reconnecting in the background).
+    this.consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 250, retry: { restartOnFailure: async () => !this.closed } });
     this.ready = this.start(options.topic);
   }
 
@@ -50,6 +53,7 @@ export class KafkaEventSource implements EventSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await settledWithin(this.ready, CLOSE_TIMEOUT_MS);
     await settledWithin(this.consumer.disconnect(), CLOSE_TIMEOUT_MS);
   }

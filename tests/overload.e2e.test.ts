@@ -12,6 +12,14 @@ import { sampleRss, startStack } from "../scripts/chaos/stack.ts";
 import { measureMaxRate, spike, spikeLine } from "../scripts/chaos/overload-run.ts";
 
 const TMAX_MS = 100;
+/**
+ * RSS growth allowed within the short 5x spike. JSC grows its heaps under a burst of allocation before
+ * it collects, in proportion to the work done: 150-180 MiB when tmax served ~110% of its measured
+ * maximum during the spike, 170-320 MiB at ~140-155% (the one-trip outbox commit serves more). What
+ * this catches is a queue without a bound; growth across repeated spikes is judged by
+ * `npm run chaos:overload` (last round's peak against the first's).
+ */
+const SPIKE_RSS_GROWTH_MIB = 512;
 
 describe("shedding under pressure (in-flight signal)", () => {
   let dsp: Proc, tmax: Proc & { auditDir: string };
@@ -83,7 +91,7 @@ describe("chaos, short: max sustainable rate, then 5x", () => {
       expect(s.served + s.houseAds + s.shed + s.failed).toBe(s.sent);
       expect(s.failed).toBeLessThanOrEqual(s.sent * 0.02);
       expect(s.shedByServer).toBeGreaterThan(0);
-      expect(s.rssMiB.max).toBeLessThan(s.rssMiB.first + 300);
+      expect(s.rssMiB.max).toBeLessThan(s.rssMiB.first + SPIKE_RSS_GROWTH_MIB);
       const text = await (await fetch(`${stack.url}/metrics`)).text();
       const sheds = metric(text, 'tmax_no_bids_total{reason="overload"}');
       const quickNoBids = metric(text, 'tmax_request_duration_seconds_bucket{outcome="nobid",le="0.03"}');

@@ -36,6 +36,8 @@ test("past overload.maxInFlight a request is shed at once; none is lost", async 
   expect(shed).toBeGreaterThanOrEqual(BURST - 3 * LIMIT); // a few slots free up while the burst arrives
   const text = await metrics(tmax.url);
   expect(metric(text, 'tmax_no_bids_total{reason="overload"}')).toBe(shed);
+  expect(metric(text, "tmax_overload_shed_total")).toBe(shed);
+  expect(metric(text, "tmax_overload_shed_before_parse_total")).toBe(shed); // only the limit sheds here: before parsing, all of them
   expect(metric(text, 'tmax_overload_in_flight_limit{worker="0"}')).toBe(LIMIT); // the adaptive limit never passes maxInFlight
   // Afterwards, one at a time, nothing is shed.
   for (let i = 0; i < 5; i++) expect((await postAuction(tmax.url, bidRequest())).status).toBe(200);

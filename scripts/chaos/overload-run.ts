@@ -25,6 +25,8 @@ export interface SpikeResult extends PhaseResult {
   multiplier: number;
   goodputShare: number;
   shedByServer: number;
+  /** Of shedByServer, those answered before the body was read (the rest were parsed, valued and audited). */
+  shedBeforeParse: number;
   rssMiB: { first: number; max: number; last: number; samples: number };
   /** CPU used during the spike, % of one core (the box has os.availableParallelism() of them). */
   cpuPct: { tmax: number; dsps: number; generator: number };
@@ -82,6 +84,7 @@ export async function measureMaxRate(stack: Stack, o: RampOptions, log: (line: s
 export async function spike(stack: Stack, maxRps: number, multiplier: number, durationS: number, tmaxMs: number, timeoutMs?: number): Promise<SpikeResult> {
   await Bun.sleep(SETTLE_MS);
   const shedBefore = await scrape(stack.url, "tmax_overload_shed_total");
+  const beforeParseBefore = await scrape(stack.url, "tmax_overload_shed_before_parse_total");
   const rss = sampleRss(stack.tmax.pid);
   const cpuBefore = { tmax: cpuMs(stack.tmax.pid), dsps: cpuMs(stack.dsps.pid), generator: cpuMs(process.pid), at: performance.now() };
   const r = await drive({ url: stack.url, rps: Math.round(maxRps * multiplier), durationS, tmaxMs, timeoutMs });
@@ -90,8 +93,9 @@ export async function spike(stack: Stack, maxRps: number, multiplier: number, du
   const cpuPct = { tmax: share(cpuMs(stack.tmax.pid), cpuBefore.tmax), dsps: share(cpuMs(stack.dsps.pid), cpuBefore.dsps), generator: share(cpuMs(process.pid), cpuBefore.generator) };
   const samples = rss.stop();
   const shedByServer = (await scrape(stack.url, "tmax_overload_shed_total")) - shedBefore;
+  const shedBeforeParse = (await scrape(stack.url, "tmax_overload_shed_before_parse_total")) - beforeParseBefore;
   return {
-    ...r, multiplier, shedByServer, cpuPct,
+    ...r, multiplier, shedByServer, shedBeforeParse, cpuPct,
     goodputShare: maxRps === 0 ? 0 : r.goodputRps / maxRps,
     rssMiB: { first: samples[0]!, max: Math.max(...samples), last: samples[samples.length - 1]!, samples: samples.length },
   };
@@ -148,7 +152,7 @@ export function goalsLine(s: SpikeResult, tmaxMs: number): string {
 export function spikeLine(s: SpikeResult, tmaxMs: number): string {
   return `${s.multiplier}x (${s.rps} rps, ${s.durationS} s): answered within tmax ${pct(s.withinTmaxShare)} (goal >= 99.9%), ` +
     `served p99 ${s.servedP99Ms} ms (goal < ${tmaxMs}), goodput ${pct(s.goodputShare)} of max (goal >= 90%), ` +
-    `house ads ${s.houseAds}, shed ${s.shed} (server: ${s.shedByServer}, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
+    `house ads ${s.houseAds}, shed ${s.shed} (server: ${s.shedByServer}, ${s.shedByServer === 0 ? 0 : Math.round((100 * s.shedBeforeParse) / s.shedByServer)}% before parsing, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
     `RSS ${s.rssMiB.first} -> max ${s.rssMiB.max} -> ${s.rssMiB.last} MiB, ` +
     `CPU tmax ${s.cpuPct.tmax}%, DSPs ${s.cpuPct.dsps}%, load generator ${s.cpuPct.generator}% (of ${availableParallelism() * 100}%)`;
 }

@@ -3,7 +3,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { TmaxConfig } from "../config/load.ts";
 
-const enum Cell { Pressure, ShedShare, DspTimeoutMs, LagMs, InternalP99Ms, InFlight, InFlightLimit, FlashCrash, ShedOverload, HouseAds, Count }
+const enum Cell { Pressure, ShedShare, DspTimeoutMs, LagMs, InternalP99Ms, InFlight, InFlightLimit, FlashCrash, ShedOverload, ShedBeforeParse, HouseAds, Count }
 
 export const DSP_SKIPS = ["slow", "not_top"] as const;
 export type DspSkip = (typeof DSP_SKIPS)[number];
@@ -47,7 +47,13 @@ export class OverloadCells {
     r[Cell.InFlightLimit] = inFlightLimit;
   }
   flashCrash(on: boolean): void { this.row[Cell.FlashCrash] = on ? 1 : 0; }
+  /** A shed by value, after the body was parsed (audited). */
   shed(): void { this.row[Cell.ShedOverload]! += 1; }
+  /** A shed before the body was read (limit reached or extreme pressure; counted, not audited). */
+  shedBeforeParse(): void {
+    this.row[Cell.ShedOverload]! += 1;
+    this.row[Cell.ShedBeforeParse]! += 1;
+  }
   houseAd(): void { this.row[Cell.HouseAds]! += 1; }
   /** `exchange`: index in rateLimits.exchanges, or -1 for an unknown exchange. */
   rateLimited(exchange: number): void {
@@ -80,6 +86,7 @@ export class OverloadReader {
   maxPressure(): number { return this.max(Cell.Pressure); }
   flashCrash(): number { return this.max(Cell.FlashCrash); }
   shedTotal(): number { return this.sum(Cell.ShedOverload); }
+  shedBeforeParseTotal(): number { return this.sum(Cell.ShedBeforeParse); }
   houseAds(): number { return this.sum(Cell.HouseAds); }
   rateLimited(exchange: number): number { return this.sum(this.layout.rateLimitedAt + (exchange < 0 ? this.layout.exchangeCount : exchange)); }
   dspSkipped(dsp: number, why: DspSkip): number { return this.sum(this.layout.dspSkipsAt + dsp * DSP_SKIPS.length + DSP_SKIPS.indexOf(why)); }
@@ -109,6 +116,7 @@ export function registerOverloadMetrics(registry: Registry, config: TmaxConfig, 
   gauge("tmax_overload_in_flight", "Requests in flight per worker.", ["worker"], workers("in_flight"));
   gauge("tmax_overload_in_flight_limit", "Adaptive concurrency limit per worker (past it requests are shed before parsing).", ["worker"], workers("in_flight_limit"));
   counter("tmax_overload_shed_total", "Requests answered 204 at once because the worker was overloaded (also in tmax_no_bids_total{reason=\"overload\"}).", [], () => [[{}, r.shedTotal()]]);
+  counter("tmax_overload_shed_before_parse_total", "Of tmax_overload_shed_total, those answered before the body was read (concurrency limit reached or extreme pressure): the cheap ones, counted but not audited.", [], () => [[{}, r.shedBeforeParseTotal()]]);
   const exchanges = (config.rateLimits?.exchanges ?? []).map((e, i) => [e.id, i] as const);
   counter("tmax_rate_limited_total", "Requests refused by an exchange's token bucket.", ["exchange"],
     () => [...exchanges.map(([id, i]): Sample => [{ exchange: id }, r.rateLimited(i)]), [{ exchange: "(unknown)" }, r.rateLimited(-1)]]);

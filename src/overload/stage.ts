@@ -36,7 +36,7 @@ export function preParseShed(ctx: WorkerContext, receivedAt: number): Response |
   if (guard === undefined || !guard.enabled) return null;
   const full = guard.overLimit(ctx.drain?.inFlight ?? 0); // inFlight counts this request too
   if (!full && !guard.shedder.shedBeforeParse(guard.shedShare)) return null;
-  guard.cells.shed();
+  guard.cells.shedBeforeParse();
   ctx.counters.request("nobid");
   ctx.counters.noBid("overload");
   ctx.counters.histograms.request("nobid", performance.now() - receivedAt);

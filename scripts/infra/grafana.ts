@@ -28,7 +28,8 @@ export const BOARDS: Board[] = [
     { title: "Latency p50 / p99 (SLO < 100 ms)", unit: "s", targets: [
       [`histogram_quantile(0.5, sum by (le) (${rate(sel("tmax_request_duration_seconds_bucket"))}))`, "p50"],
       [`histogram_quantile(0.99, sum by (le) (${rate(sel("tmax_request_duration_seconds_bucket"))}))`, "p99"],
-      [`histogram_quantile(0.99, sum by (le) (${rate(sel("tmax_auction_internal_seconds_bucket"))}))`, "internal p99"]] },
+      [`histogram_quantile(0.99, sum by (le) (${rate(sel("tmax_auction_internal_seconds_bucket"))}))`, "internal p99"],
+      [`histogram_quantile(0.99, sum by (le) (${rate(sel("tmax_audit_commit_wait_seconds_bucket"))}))`, "audit commit wait p99"]] },
     { title: "Error rate (SLO < 0.01%)", unit: "percentunit", targets: [[`tmax:slo_availability_error_ratio:rate5m{${J}}`, "errors {{job}}"]] },
     { title: "No-bid reasons", unit: "reqps", targets: [[`sum by (reason) (${rate(sel("tmax_no_bids_total"))})`, "{{reason}}"]] },
     { title: "DSP response time p99 per DSP", unit: "s", targets: [[`histogram_quantile(0.99, sum by (dsp, le) (${rate(sel("tmax_dsp_request_duration_seconds_bucket"))}))`, "{{dsp}}"]] },

@@ -34,7 +34,7 @@ const CHARTS = [
       return { "bid rate": pct(ratio(bids, eligible)), target: bids === null ? null : 80 };
     } },
   { section: "health", id: "latency", title: "Latency inside tmax (SLO 99.9% < 100 ms)", unit: "ms", needs: "tmax_request_duration_seconds_bucket",
-    series: (c, p) => ({ p50: ms(quantile(c, p, "tmax_request_duration_seconds", 0.5)), p99: ms(quantile(c, p, "tmax_request_duration_seconds", 0.99)), "internal p99": ms(quantile(c, p, "tmax_auction_internal_seconds", 0.99)) }) },
+    series: (c, p) => ({ p50: ms(quantile(c, p, "tmax_request_duration_seconds", 0.5)), p99: ms(quantile(c, p, "tmax_request_duration_seconds", 0.99)), "internal p99": ms(quantile(c, p, "tmax_auction_internal_seconds", 0.99)), "audit commit wait p99": ms(quantile(c, p, "tmax_audit_commit_wait_seconds", 0.99)) }) },
   { section: "health", id: "errors", title: "Errors and no-bid reasons", unit: "req/s", needs: REASONS_NOBID, zeroOk: true,
     series: (c, p) => {
       const out = { "5xx errors": rate(c, p, "tmax_requests_total", { outcome: "error" }), invalid: rate(c, p, "tmax_requests_total", { outcome: "invalid" }) };

@@ -48,8 +48,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case "sim-dsp": {
       const sim = startSimDsp(parseSimDspArgs(rest));
+      stopOnSignals({ stop: () => sim.stop() }); // before the ready line: a signal right after it stops gracefully
       console.log(JSON.stringify({ level: "info", msg: "sim-dsp listening", url: sim.url }));
-      stopOnSignals({ stop: () => sim.stop() });
       return;
     }
     case "billing": {

@@ -12,9 +12,9 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
   if (flags.port !== undefined) config.server.port = envInt(flags.port, "--port", 0, 65535);
   if (flags.workers !== undefined) config.server.workers = envInt(flags.workers, "--workers", 1, LIMITS.maxWorkers);
   const server = await startServer(config);
-  console.log(JSON.stringify({ level: "info", msg: "tmax serving", url: server.url, workers: config.server.workers, dsps: config.dsps.length, campaigns: config.campaigns.length }));
-  stopOnSignals(server);
+  stopOnSignals(server); // before the line that says it serves: a SIGTERM right after it is a graceful stop
   restartOnSighup(server);
+  console.log(JSON.stringify({ level: "info", msg: "tmax serving", url: server.url, workers: config.server.workers, dsps: config.dsps.length, campaigns: config.campaigns.length }));
   return server;
 }
 

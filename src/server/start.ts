@@ -20,6 +20,7 @@ import { writeModel, type FlatModel } from "../fraud/gbdt/model.ts";
 import { configureLogging, log } from "../log/logger.ts";
 import { allocateOverloadShared } from "../overload/guard.ts";
 import { WorkerSet, workerSlots } from "./rolling.ts";
+import { chooseStartSlots } from "./start-slots.ts";
 
 export interface RunningServer {
   port: number;
@@ -54,17 +55,17 @@ export async function startServer(config: TmaxConfig, wasmVariant: WasmVariant =
   const port = config.server.port === 0 ? freePort(config.server.host) : config.server.port;
   const workers: Worker[] = [];
   const initFor = (slot: number): WorkerInit => ({ config, memory, counters: counterBuffer, workerIndex: slot, workerCount: slots, port, wasmVariant, overload, budgetBoard: budgetRuntime.board.buffer, fraudState: fraudState.buffer, pacing: pacing.buffer });
+  let first: number[] = [];
   try {
-    for (let i = 0; i < config.server.workers; i++) {
-      workers.push(await spawnWorker(initFor(i)));
-    }
+    first = await chooseStartSlots(config.audit.dir, config.server.workers, slots);
+    for (const slot of first) workers.push(await spawnWorker(initFor(slot)));
   } catch (err) {
     for (const w of workers) w.terminate();
     pacing.stop();
     await budgetRuntime.stop();
     throw err;
   }
-  const set = new WorkerSet(workers.map((worker, slot) => ({ worker, slot })), slots, (slot) => spawnWorker(initFor(slot)),
+  const set = new WorkerSet(workers.map((worker, i) => ({ worker, slot: first[i]! })), slots, (slot) => spawnWorker(initFor(slot)),
     (old) => stopWorkers(old, config.server.shutdownDrainMs + WORKER_STOP_TIMEOUT_MS));
   const retention = startRetention(config);
   const tier3 = config.fraud.enabled && config.fraud.async.enabled ? startTier3(config.fraud, fraudState, config.audit.dir, tier3Source(config)) : null;

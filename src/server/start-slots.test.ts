@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Outbox, outboxDir } from "../audit/outbox/index.ts";
@@ -52,4 +52,11 @@ test("chooseStartSlots: the spare directory left owing after a rolling restart i
   expect(await chooseStartSlots(audit, 2, 3)).toEqual([0, 2]);
   await outboxAt(audit, 4, 1); // the worker count was lowered: no slot can take it (logged as an error)
   expect(await chooseStartSlots(audit, 2, 3)).toEqual([0, 2]);
+});
+
+test("chooseStartSlots: an outbox it cannot read is logged and passed over, the start goes on", async () => {
+  const audit = auditDir();
+  await outboxAt(audit, 1, 1);
+  writeFileSync(outboxDir(audit, 2), "a file where the directory should be"); // readdir fails
+  expect(await chooseStartSlots(audit, 2, 3)).toEqual([0, 1]);
 });

@@ -24,8 +24,13 @@ export function startSlots(workers: number, slots: number, owing: ReadonlySet<nu
 export async function chooseStartSlots(auditDir: string, workers: number, slots: number): Promise<number[]> {
   const owing = new Map<number, string[]>();
   for (const slot of outboxSlotsOnDisk(auditDir)) {
-    const behind = await consumersBehind(outboxDir(auditDir, slot));
-    if (behind.length > 0) owing.set(slot, behind);
+    try {
+      const behind = await consumersBehind(outboxDir(auditDir, slot));
+      if (behind.length > 0) owing.set(slot, behind);
+    } catch (error) {
+      // Not a reason to refuse to start: a worker given this slot meets the same error when it opens it.
+      log.error("outbox unreadable at start", { slot, dir: outboxDir(auditDir, slot), error: String((error as Error).message ?? error) });
+    }
   }
   const { take, left } = startSlots(workers, slots, new Set(owing.keys()));
   for (const slot of take.filter((s) => owing.has(s) && s >= workers)) {

@@ -15,6 +15,7 @@ import { budgetRedis, RedisGlobalStore, RedisRegionStore, whenReady } from "../s
 import { expectBalanced } from "../src/budget/store/store.suite.ts";
 import { startRedis, type RedisService } from "../scripts/services/redis.ts";
 import { clearOfMidnight } from "./support/day.ts";
+import { until } from "./support/wait.ts";
 
 const BUDGET = 1_000_000;
 /** The run's real time plus the simulated ticks ahead of it (up to 44 s), within one UTC day. */
@@ -54,14 +55,6 @@ function spend(memory: WebAssembly.Memory, micros: number): void {
   const r = Atomics.load(i64, at);
   if (r < BigInt(micros) || Atomics.compareExchange(i64, at, r, r - BigInt(micros)) !== r) throw new Error("spend failed");
   Atomics.add(i64, at + 1, BigInt(micros));
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await Bun.sleep(50);
-  }
 }
 
 test("region r1's Redis down: its pod's expired lease remainder goes to global, r2 claims it; r1 back: books balance, nothing over budget", async () => {

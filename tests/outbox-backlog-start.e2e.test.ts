@@ -9,20 +9,13 @@ import { consumersBehind } from "../src/audit/outbox/backlog.ts";
 import { OUTBOX_CONSUMER } from "../src/audit/ledger/limits.ts";
 import { testEvent } from "../src/audit/relay/testing.ts";
 import { startTmax, tempDir, type Proc } from "./support/processes.ts";
+import { until } from "./support/wait.ts";
 
 const OWED = 200;
 let tmax: Proc | undefined;
 afterAll(async () => {
   await tmax?.kill();
 });
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 test("the spare slot's outbox owing the ledger is reopened at start and drained", async () => {
   const auditDir = join(tempDir(), "audit");
@@ -34,7 +27,7 @@ test("the spare slot's outbox owing the ledger is reopened at start and drained"
   expect(await consumersBehind(spare)).toEqual([OUTBOX_CONSUMER]);
 
   tmax = await startTmax({ audit: { dir: auditDir }, dsps: [], campaigns: [] }, 2);
-  await until("the reopened slot in the log", async () => tmax!.output().includes('"msg":"outbox with a backlog reopened"'));
+  await until("the reopened slot in the log", () => tmax!.output().includes('"msg":"outbox with a backlog reopened"'), 20_000);
   expect(tmax.output()).toContain('"slot":2');
   const code = await tmax.kill("SIGTERM");
   if (code !== 0) console.log(tmax.output());

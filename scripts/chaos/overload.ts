@@ -27,7 +27,7 @@ const num = (name: keyof typeof v) => {
 const tmaxMs = num("tmax-ms");
 
 const favoured = favour(process.pid);
-const stack = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), favourDsps: favoured });
+const stack = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]) });
 try {
   console.log(`tmax ${stack.url} (pid ${stack.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers; ` +
     (favoured ? `load generator and DSPs at nice ${EXTERNAL_NICE} (they stand for other machines)` : "load generator and DSPs at tmax's priority (no permission to raise theirs)"));
@@ -48,7 +48,7 @@ try {
   console.log(memory.line);
   await stack.stop();
   // The baseline, same run, same rates: the same server with the overload guard off.
-  const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false }, favourDsps: favoured });
+  const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false } });
   const baseline: SpikeResult[] = [];
   try {
     for (const multiplier of [2, 5]) {

@@ -12,11 +12,8 @@ const ROOT = join(import.meta.dir, "..", "..");
 export const BREAKER_OPEN_MS = 2_000;
 const BUN = process.execPath;
 
-export interface StackOptions {
-  workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown>;
-  /** Run the DSP simulators at EXTERNAL_NICE (see favour). */
-  favourDsps?: boolean;
-}
+/** The DSP simulators inherit the caller's nice (favour(process.pid) first to run them at EXTERNAL_NICE); tmax runs at nice 0. */
+export interface StackOptions { workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown> }
 
 /**
  * The scheduling priority (nice) of the processes that stand for other machines: the DSP simulators
@@ -50,7 +47,6 @@ export interface Stack { url: string; tmax: BenchProc; dsps: BenchProc; stop(): 
 export async function startStack(o: StackOptions): Promise<Stack> {
   buildWasm();
   const dsps = await spawnReady("dsps", [BUN, join(ROOT, "scripts/chaos/dsps.ts"), "--count", String(o.dsps), "--latency-ms", o.dspLatencyMs], ROOT);
-  if (o.favourDsps) favour(dsps.pid);
   const urls = dsps.ready.urls as string[];
   const dir = mkdtempSync(join(tmpdir(), "tmax-chaos-"));
   const configFile = join(dir, "tmax.json");

@@ -20,18 +20,28 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+const MODES = ["loop", "pool"] as const;
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 
-/** node:fs whose writes can be switched to fail, or to hang until released (a group commit is one durable write). */
+/**
+ * node:fs whose writes can be switched to fail, to hang until released (on the pool), or to take
+ * `slowMs` (in the loop: a blocking write cannot hang a test and then be released). A group commit is
+ * one durable write.
+ */
 function faultyIo() {
   const base = nodeIo();
-  const faults = { write: null as string | null, hold: false, release: () => {} };
+  const faults = { write: null as string | null, hold: false, release: () => {}, slowMs: 0 };
   const io: OutboxIo = {
     ...base,
     write: async (fd, buf, offset, length, position) => {
       if (faults.hold) await new Promise<void>((resolve) => (faults.release = resolve));
       if (faults.write) throw errno(faults.write);
       return base.write(fd, buf, offset, length, position);
+    },
+    writeSync: (fd, buf, offset, length, position) => {
+      if (faults.write) throw errno(faults.write);
+      Bun.sleepSync(faults.slowMs);
+      return base.writeSync(fd, buf, offset, length, position);
     },
   };
   return { io, faults };
@@ -44,9 +54,9 @@ async function timeToReject(promise: Promise<void>): Promise<{ error: unknown; m
 }
 
 describe("disk failure and back-pressure", () => {
-  test("a durable write's error (EIO) rejects the group with OutboxDiskError; later appends reject at once", async () => {
+  test.each(MODES)("a durable write's error (EIO) rejects the group with OutboxDiskError; later appends reject at once (writes: %s)", async (commitWrites) => {
     const { io, faults } = faultyIo();
-    const outbox = await Outbox.open({ dir: tempDir(), io });
+    const outbox = await Outbox.open({ dir: tempDir(), io, commitWrites });
     await outbox.append("durable");
     const committed = outbox.committedPosition();
     faults.write = "EIO";
@@ -72,9 +82,9 @@ describe("disk failure and back-pressure", () => {
     await reopened.close();
   });
 
-  test("a write error (ENOSPC, disk full) fails the outbox the same way", async () => {
+  test.each(MODES)("a write error (ENOSPC, disk full) fails the outbox the same way (writes: %s)", async (commitWrites) => {
     const { io, faults } = faultyIo();
-    const outbox = await Outbox.open({ dir: tempDir(), io });
+    const outbox = await Outbox.open({ dir: tempDir(), io, commitWrites });
     faults.write = "ENOSPC";
     const err = await outbox.append("no room").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutboxDiskError);
@@ -84,10 +94,10 @@ describe("disk failure and back-pressure", () => {
     await outbox.close();
   });
 
-  test("a commit slower than slowCommitMs makes healthy() false while it lasts", async () => {
+  test("a commit on the pool slower than slowCommitMs makes healthy() false while it lasts", async () => {
     const { io, faults } = faultyIo();
     const slowCommitMs = 50;
-    const outbox = await Outbox.open({ dir: tempDir(), io, slowCommitMs, commitWindowMs: 0 });
+    const outbox = await Outbox.open({ dir: tempDir(), io, slowCommitMs, commitWindowMs: 0, commitWrites: "pool" });
     faults.hold = true;
     const slow = outbox.append("slow disk"); // window 0: its commit starts now and hangs in its durable write
     expect(outbox.healthy()).toBe(true); // in flight, not yet slow
@@ -101,11 +111,34 @@ describe("disk failure and back-pressure", () => {
     await outbox.close();
   });
 
+  test("an in-loop write slower than loopWriteSlowMs moves commits to the pool for loopWriteBackoffMs", async () => {
+    const { io, faults } = faultyIo();
+    const loopWriteBackoffMs = 200;
+    const outbox = await Outbox.open({ dir: tempDir(), io, loopWriteSlowMs: 5, loopWriteBackoffMs });
+    await outbox.append("fast");
+    expect(outbox.stats()).toMatchObject({ commits: 1, loopCommits: 1, slowLoopWrites: 0 });
+    faults.slowMs = 20; // the disk slows down: this write still blocks the loop, once
+    await outbox.append("slow");
+    expect(outbox.stats()).toMatchObject({ commits: 2, loopCommits: 2, slowLoopWrites: 1 });
+    await outbox.append("on the pool");
+    await outbox.append("still on the pool");
+    expect(outbox.stats()).toMatchObject({ commits: 4, loopCommits: 2 });
+    faults.slowMs = 0;
+    await Bun.sleep(loopWriteBackoffMs);
+    await outbox.append("back in the loop");
+    expect(outbox.stats()).toMatchObject({ commits: 5, loopCommits: 3, slowLoopWrites: 1 });
+    await outbox.close();
+    const reopened = await Outbox.open({ dir: outbox.dir });
+    const back = (await reopened.reader().read()).map((r) => new TextDecoder().decode(r.data));
+    expect(back).toEqual(["fast", "slow", "on the pool", "still on the pool", "back in the loop"]);
+    await reopened.close();
+  });
+
   test("the queue bound: past shedAtPendingBytes unhealthy, past maxPendingBytes rejected at once", async () => {
     const { io, faults } = faultyIo();
     const maxPendingBytes = 64 * 1024;
     const shedAtPendingBytes = 32 * 1024;
-    const outbox = await Outbox.open({ dir: tempDir(), io, maxPendingBytes, shedAtPendingBytes, maxRecordBytes: 4096, commitWindowMs: 0 });
+    const outbox = await Outbox.open({ dir: tempDir(), io, maxPendingBytes, shedAtPendingBytes, maxRecordBytes: 4096, commitWindowMs: 0, commitWrites: "pool" });
     faults.hold = true; // the disk stalls: nothing commits
     const record = "k".repeat(1000);
     const accepted: Promise<void>[] = [];

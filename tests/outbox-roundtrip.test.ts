@@ -16,7 +16,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** node:fs with fsync and write calls counted. */
+/** node:fs with fsync and write calls (on the pool or in the loop) counted. */
 function countingIo(): OutboxIo & { fsyncs: number; writes: number; durableFds: number[] } {
   const base = nodeIo();
   const io = {
@@ -31,6 +31,7 @@ function countingIo(): OutboxIo & { fsyncs: number; writes: number; durableFds: 
     },
     fsync: (fd: number) => (io.fsyncs++, base.fsync(fd)),
     write: (fd: number, buf: Buffer, offset: number, length: number, position: number) => (io.writes++, base.write(fd, buf, offset, length, position)),
+    writeSync: (fd: number, buf: Buffer, offset: number, length: number, position: number) => (io.writes++, base.writeSync(fd, buf, offset, length, position)),
   };
   return io;
 }
@@ -104,16 +105,43 @@ describe("outbox round trip", () => {
     await outbox.close();
   });
 
-  test("window 0 (the default): the first append commits at once, the ones made meanwhile form one next group", async () => {
-    const outbox = await Outbox.open({ dir: tempDir() });
+  test("window 0, writes on the pool: the first append commits at once, the ones made meanwhile form one next group", async () => {
+    const outbox = await Outbox.open({ dir: tempDir(), commitWrites: "pool" });
     const resolved: number[] = [];
     await Promise.all(Array.from({ length: 500 }, (_, i) => outbox.append(String(i)).then(() => void resolved.push(i))));
     expect(resolved).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(outbox.stats().commits).toBe(2); // [0] alone, then [1..499] while it was on its way to disk
+    expect(outbox.stats().loopCommits).toBe(0);
     await outbox.close();
   });
 
-  test("append resolves only after the durable write of its group", async () => {
+  test("window 0, writes in the loop (the default): appends of one turn of the loop form one group, written at its end", async () => {
+    const outbox = await Outbox.open({ dir: tempDir() });
+    const resolved: number[] = [];
+    const turn = Array.from({ length: 500 }, (_, i) => outbox.append(String(i)).then(() => void resolved.push(i)));
+    await Promise.resolve();
+    expect(outbox.stats().commits).toBe(0); // not before the turn ends
+    await Promise.all(turn);
+    expect(resolved).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(outbox.stats().commits).toBe(1);
+    expect(outbox.stats().loopCommits).toBe(1);
+    await outbox.append("next turn");
+    expect(outbox.stats().loopCommits).toBe(2);
+    expect((await readAll(outbox)).map(text)).toEqual([...resolved.map(String), "next turn"]);
+    await outbox.close();
+  });
+
+  test("in the loop only groups up to loopWriteMaxBytes: a larger one is written on the pool", async () => {
+    const outbox = await Outbox.open({ dir: tempDir(), loopWriteMaxBytes: 1024 });
+    await outbox.append("b".repeat(2000));
+    expect(outbox.stats()).toMatchObject({ commits: 1, loopCommits: 0 });
+    await outbox.append("small");
+    expect(outbox.stats()).toMatchObject({ commits: 2, loopCommits: 1 });
+    expect((await readAll(outbox)).map(text)).toEqual(["b".repeat(2000), "small"]);
+    await outbox.close();
+  });
+
+  test("append resolves only after the durable write of its group (on the pool)", async () => {
     const base = nodeIo();
     const gate = { held: true, release: () => {} };
     const io: OutboxIo = { ...base, write: async (fd, buf, offset, length, position) => {
@@ -122,7 +150,7 @@ describe("outbox round trip", () => {
     } };
     const dir = tempDir();
     await (await Outbox.open({ dir })).close(); // the first segment exists: opening writes nothing
-    const outbox = await Outbox.open({ dir, io, commitWindowMs: 0 });
+    const outbox = await Outbox.open({ dir, io, commitWindowMs: 0, commitWrites: "pool" });
     let done = false;
     const appended = outbox.append("waits for disk").then(() => void (done = true));
     await Bun.sleep(20);
@@ -133,6 +161,21 @@ describe("outbox round trip", () => {
     await appended;
     expect(done).toBe(true);
     expect(outbox.committedPosition().offset).toBe(16 + 8 + "waits for disk".length);
+    await outbox.close();
+  });
+
+  test("append resolves only after the durable write of its group (in the loop)", async () => {
+    const base = nodeIo();
+    const order: string[] = [];
+    const io: OutboxIo = { ...base, writeSync: (fd, buf, offset, length, position) => {
+      order.push(`write, visible at ${outbox.committedPosition().offset}`);
+      return base.writeSync(fd, buf, offset, length, position);
+    } };
+    const dir = tempDir();
+    await (await Outbox.open({ dir })).close();
+    const outbox = await Outbox.open({ dir, io });
+    await outbox.append("waits for disk").then(() => void order.push(`resolved, visible at ${outbox.committedPosition().offset}`));
+    expect(order).toEqual(["write, visible at 16", `resolved, visible at ${16 + 8 + "waits for disk".length}`]);
     await outbox.close();
   });
 

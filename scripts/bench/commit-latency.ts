@@ -3,12 +3,18 @@
 // event loop and on a busy one (a 3 ms task every turn, as under load: every trip to the thread pool
 // then waits for a turn of the loop before its callback runs).
 //
-//   write+fdatasync  the outbox's former commit: an async positional write, then an async fdatasync
-//   O_DSYNC write    its commit now: one async write on a file opened O_DSYNC (durable when it returns)
-//   outbox append    Outbox.append() itself (commit window 0, one appender): the O_DSYNC write plus
-//                    framing, checksum and the group-commit machinery
+//   write+fdatasync  the outbox's first commit: an async positional write, then an async fdatasync
+//   O_DSYNC write    one async write (thread pool) on a file opened O_DSYNC (durable when it returns)
+//   O_DSYNC in loop  the same write made on the event-loop thread at the end of its turn (setImmediate)
+//   outbox, pool     Outbox.append() itself (commit window 0, one appender), audit.commitWrites "pool":
+//                    the O_DSYNC write on the pool plus framing, checksum and the group-commit machinery
+//   outbox, loop     the same with "loop" (the default): the write at the end of the loop's turn
 // Each row: commits timed back to back for --seconds, 16 KiB each (a group of ~10 auctions' events).
 // Prints p50/p90/p99 in ms and the p50 ratio against write+fdatasync measured in the same run.
+// Back to back, "pool" and "loop" wait the same turn of a busy loop (the next commit starts when the
+// previous resolves); the loop's gain shows in a server, where records come in from socket callbacks
+// while a commit is in flight (README, Overload: tmax_audit_commit_wait_seconds). The in-loop rows'
+// idle times are what a commit blocks the loop for.
 //
 // usage: bun scripts/bench/commit-latency.ts [--seconds 3] [--busy-ms 3]
 import * as fs from "node:fs";
@@ -61,15 +67,23 @@ const variants: Variant[] = [
   rawFile("O_DSYNC write", fs.constants.O_RDWR | fs.constants.O_DSYNC, async (fd, at) => {
     await call<number>((d) => fs.write(fd, group, 0, GROUP_BYTES, at, d));
   }),
-  {
-    name: "outbox append",
+  rawFile("O_DSYNC in loop", fs.constants.O_RDWR | fs.constants.O_DSYNC, async (fd, at) => {
+    await new Promise<void>((resolve) => setImmediate(() => (fs.writeSync(fd, group, 0, GROUP_BYTES, at), resolve())));
+  }),
+  outboxAppend("pool"),
+  outboxAppend("loop"),
+];
+
+function outboxAppend(commitWrites: "loop" | "pool"): Variant {
+  return {
+    name: `outbox, ${commitWrites}`,
     async open() {
-      const outbox = await Outbox.open({ dir: join(dir, "outbox"), commitWindowMs: 0 });
+      const outbox = await Outbox.open({ dir: join(dir, `outbox-${commitWrites}`), commitWindowMs: 0, commitWrites });
       const record = group.subarray(0, GROUP_BYTES - 8);
       return { commit: () => outbox.append(record), close: () => outbox.close() };
     },
-  },
-];
+  };
+}
 
 async function timeCommits(v: Variant): Promise<number[]> {
   const { commit, close } = await v.open();

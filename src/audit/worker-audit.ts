@@ -32,7 +32,7 @@ export interface WorkerAudit {
 
 export async function startWorkerAudit(config: TmaxConfig, workerIndex: number): Promise<WorkerAudit> {
   const { audit } = config;
-  const outbox = await Outbox.open({ dir: outboxDir(audit.dir, workerIndex), commitWindowMs: audit.commitWindowMs });
+  const outbox = await Outbox.open({ dir: outboxDir(audit.dir, workerIndex), commitWindowMs: audit.commitWindowMs, commitWrites: audit.commitWrites });
   if (outbox.recovery.truncated !== null) {
     log.warn("audit outbox: torn tail truncated at start", { worker: workerIndex, ...outbox.recovery.truncated });
   }

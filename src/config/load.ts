@@ -45,6 +45,8 @@ export interface TmaxConfig {
     dir: string;
     /** Group-commit window of the outbox (ms): an answer waits for at most about this plus one durable write. 0: a commit starts as soon as the previous one ends (groups form while the disk works). */
     commitWindowMs: number;
+    /** Where a group's durable write runs: "loop" (the event-loop thread, at the end of its turn) or "pool" (the thread pool); see src/audit/outbox/committer.ts. */
+    commitWrites: "loop" | "pool";
     /** "embedded": each worker feeds the SQLite billing ledger from its outbox; "off": a Kafka consumer does. */
     ledger: "embedded" | "off";
     /** compression: the relay's batch codec (zstd: consumers must register it, src/audit/relay/codec.ts). */
@@ -128,6 +130,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     audit: {
       dir: file.audit?.dir ?? "./data",
       commitWindowMs: file.audit?.commitWindowMs ?? OUTBOX_DEFAULTS.commitWindowMs,
+      commitWrites: file.audit?.commitWrites ?? OUTBOX_DEFAULTS.commitWrites,
       ledger: file.audit?.ledger ?? "embedded",
       retention: retentionPolicy(file.audit?.retention),
       kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12, compression: file.audit.kafka.compression ?? "zstd" },

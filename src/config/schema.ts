@@ -90,6 +90,7 @@ export const ConfigFile = Type.Object({
   audit: Type.Optional(Type.Object({
     dir: Type.Optional(Type.String({ minLength: 1 })),
     commitWindowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
+    commitWrites: Type.Optional(Type.Union([Type.Literal("loop"), Type.Literal("pool")])),
     ledger: Type.Optional(Type.Union([Type.Literal("embedded"), Type.Literal("off")])),
     retention: Type.Optional(Type.Object({
       hotDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_650 })),

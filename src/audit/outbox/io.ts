@@ -20,6 +20,8 @@ export interface OutboxIo {
   read(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** Writes up to `length` bytes at `position`; returns the count written (may be partial; durable on a "durable" file). */
   write(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** The same, blocking the calling thread (the committer's in-loop writes, see committer.ts). */
+  writeSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
   /** Makes the file's written data durable (fdatasync). */
   fsync(fd: number): Promise<void>;
   truncate(fd: number, size: number): Promise<void>;
@@ -65,6 +67,7 @@ export function nodeIo(): OutboxIo {
     size: async (fd) => (await call<fs.Stats>((done) => fs.fstat(fd, done))).size,
     read: (fd, buf, offset, length, position) => call<number>((done) => fs.read(fd, buf, offset, length, position, done)),
     write: (fd, buf, offset, length, position) => call<number>((done) => fs.write(fd, buf, offset, length, position, done)),
+    writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
     fsync: (fd) => call<void>((done) => fs.fdatasync(fd, done)),
     truncate: (fd, size) => call<void>((done) => fs.ftruncate(fd, size, done)),
     fsyncDir: fsyncDirectory,
@@ -72,6 +75,16 @@ export function nodeIo(): OutboxIo {
     unlink: (path) => call<void>((done) => fs.unlink(path, done)),
     readFile: readWhole,
   };
+}
+
+/** writeFully on the calling thread (blocking). */
+export function writeFullySync(io: OutboxIo, fd: number, buf: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const n = io.writeSync(fd, buf, done, length - done, position + done);
+    if (n <= 0) throw new Error(`write returned ${n} at ${position + done}`);
+    done += n;
+  }
 }
 
 /** Writes all `length` bytes at `position`, looping over partial writes. */

@@ -10,6 +10,10 @@ export function resolveLimits(options: Partial<CommitLimits>): CommitLimits {
   const segmentBytes = options.segmentBytes ?? OUTBOX_DEFAULTS.segmentBytes;
   const limits: CommitLimits = {
     commitWindowMs: options.commitWindowMs ?? OUTBOX_DEFAULTS.commitWindowMs,
+    commitWrites: options.commitWrites ?? OUTBOX_DEFAULTS.commitWrites,
+    loopWriteMaxBytes: options.loopWriteMaxBytes ?? OUTBOX_DEFAULTS.loopWriteMaxBytes,
+    loopWriteSlowMs: options.loopWriteSlowMs ?? OUTBOX_DEFAULTS.loopWriteSlowMs,
+    loopWriteBackoffMs: options.loopWriteBackoffMs ?? OUTBOX_DEFAULTS.loopWriteBackoffMs,
     segmentBytes,
     // a small segment (tests) lowers the default so that one record still fits
     maxRecordBytes: options.maxRecordBytes ?? Math.min(OUTBOX_DEFAULTS.maxRecordBytes, segmentBytes - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES),
@@ -25,7 +29,10 @@ export function resolveLimits(options: Partial<CommitLimits>): CommitLimits {
 function checkLimits(l: CommitLimits): void {
   if (!(l.commitWindowMs >= 0 && Number.isFinite(l.commitWindowMs))) fail("commitWindowMs", "a finite number >= 0");
   if (!(l.slowCommitMs > 0 && Number.isFinite(l.slowCommitMs))) fail("slowCommitMs", "a finite number > 0");
-  for (const key of ["segmentBytes", "maxRecordBytes", "maxBatchBytes", "maxPendingBytes", "shedAtPendingBytes"] as const) {
+  if (l.commitWrites !== "loop" && l.commitWrites !== "pool") fail("commitWrites", `"loop" or "pool"`);
+  if (!(l.loopWriteSlowMs > 0 && Number.isFinite(l.loopWriteSlowMs))) fail("loopWriteSlowMs", "a finite number > 0");
+  if (!(l.loopWriteBackoffMs >= 0 && Number.isFinite(l.loopWriteBackoffMs))) fail("loopWriteBackoffMs", "a finite number >= 0");
+  for (const key of ["loopWriteMaxBytes", "segmentBytes", "maxRecordBytes", "maxBatchBytes", "maxPendingBytes", "shedAtPendingBytes"] as const) {
     if (!Number.isSafeInteger(l[key]) || l[key] <= 0) fail(key, "a positive integer");
   }
   if (l.maxRecordBytes > FORMAT_MAX_RECORD_BYTES) fail("maxRecordBytes", `at most ${FORMAT_MAX_RECORD_BYTES}`);

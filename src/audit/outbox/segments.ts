@@ -5,7 +5,7 @@ import {
   checkSegmentHeader, encodeSegmentHeader, parseSegmentFileName, segmentFileName,
   SEGMENT_HEADER_BYTES, type Position,
 } from "./format.ts";
-import { writeFully, type OutboxIo } from "./io.ts";
+import { writeFully, writeFullySync, type OutboxIo } from "./io.ts";
 import { FrameScanner } from "./scanner.ts";
 import { OutboxCorruptionError } from "./errors.ts";
 
@@ -90,6 +90,11 @@ export class SegmentStore {
   /** Writes at the committed end of the active segment, durably: it is opened "durable" (O_DSYNC). */
   async write(buf: Buffer, bytes: number): Promise<void> {
     await writeFully(this.io, this.activeFd, buf, bytes, this.committedBytes);
+  }
+
+  /** The same write on the calling thread: returns once the bytes are on disk. */
+  writeNow(buf: Buffer, bytes: number): void {
+    writeFullySync(this.io, this.activeFd, buf, bytes, this.committedBytes);
   }
 
   /** Called after a write: the bytes become visible to readers. */

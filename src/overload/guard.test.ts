@@ -29,7 +29,7 @@ test("refuses past the limit; internal times over target shrink it, the guard's 
   expect(guard.overLimit(28)).toBe(false);
 });
 
-test("with the limit reached the DSP deadline drops to midway (60 ms) even with calm signals; it recovers below", () => {
+test("with the limit reached the DSP deadline drops as at limitReachedPressure (55 ms) even with calm signals; it recovers below", () => {
   const inFlight = { n: 20 };
   const guard = guardOf({ initialInFlight: 40 }, inFlight);
   let now = 1_000;
@@ -41,7 +41,8 @@ test("with the limit reached the DSP deadline drops to midway (60 ms) even with 
   period();
   period();
   expect(guard.limit.reached).toBe(true);
-  expect(guard.dspTimeoutMs).toBe(60);
+  expect(guard.dspTimeoutMs).toBe(70 - (70 - 50) * L.limitReachedPressure);
+  expect(guard.dspTimeoutMs).toBe(55);
   inFlight.n = 10;
   period();
   period();

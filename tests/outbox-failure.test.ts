@@ -111,10 +111,11 @@ describe("disk failure and back-pressure", () => {
     await outbox.close();
   });
 
-  test("an in-loop write slower than loopWriteSlowMs moves commits to the pool for loopWriteBackoffMs", async () => {
+  test("an in-loop write slower than loopWriteSlowMs moves commits to the pool for loopWriteBackoffMs, doubled while slow", async () => {
     const { io, faults } = faultyIo();
     const loopWriteBackoffMs = 200;
     const outbox = await Outbox.open({ dir: tempDir(), io, loopWriteSlowMs: 5, loopWriteBackoffMs });
+    const loopCommits = () => outbox.stats().loopCommits;
     await outbox.append("fast");
     expect(outbox.stats()).toMatchObject({ commits: 1, loopCommits: 1, slowLoopWrites: 0 });
     faults.slowMs = 20; // the disk slows down: this write still blocks the loop, once
@@ -123,14 +124,29 @@ describe("disk failure and back-pressure", () => {
     await outbox.append("on the pool");
     await outbox.append("still on the pool");
     expect(outbox.stats()).toMatchObject({ commits: 4, loopCommits: 2 });
+    await Bun.sleep(loopWriteBackoffMs + 30);
+    await outbox.append("slow again"); // the loop tries again: still slow, so twice as long on the pool
+    expect(outbox.stats()).toMatchObject({ loopCommits: 3, slowLoopWrites: 2 });
+    await Bun.sleep(loopWriteBackoffMs + 30);
+    await outbox.append("pool: the second backoff is longer");
+    expect(loopCommits()).toBe(3);
     faults.slowMs = 0;
-    await Bun.sleep(loopWriteBackoffMs);
+    await Bun.sleep(loopWriteBackoffMs + 30);
     await outbox.append("back in the loop");
-    expect(outbox.stats()).toMatchObject({ commits: 5, loopCommits: 3, slowLoopWrites: 1 });
+    expect(outbox.stats()).toMatchObject({ loopCommits: 4, slowLoopWrites: 2 });
+    faults.slowMs = 20;
+    await outbox.append("slow after a fast one");
+    await Bun.sleep(loopWriteBackoffMs + 30);
+    faults.slowMs = 0;
+    await outbox.append("the backoff was reset by the fast write: one period only");
+    expect(loopCommits()).toBe(6);
     await outbox.close();
     const reopened = await Outbox.open({ dir: outbox.dir });
     const back = (await reopened.reader().read()).map((r) => new TextDecoder().decode(r.data));
-    expect(back).toEqual(["fast", "slow", "on the pool", "still on the pool", "back in the loop"]);
+    expect(back).toEqual([
+      "fast", "slow", "on the pool", "still on the pool", "slow again", "pool: the second backoff is longer", "back in the loop",
+      "slow after a fast one", "the backoff was reset by the fast write: one period only",
+    ]);
     await reopened.close();
   });
 

@@ -12,12 +12,14 @@
 //   back, and on a loop busy with auctions each turn is milliseconds. The write blocks the loop for
 //   its duration (about 0.1 ms for a turn's records on a local SSD), so a group above
 //   loopWriteMaxBytes goes to the pool, and a write that blocked longer than loopWriteSlowMs moves
-//   commits to the pool for loopWriteBackoffMs: a slow disk must not stall the requests that do not
-//   wait on it. A segment rotation (several files and syncs) always runs on the pool.
+//   commits to the pool for loopWriteBackoffMs, doubled for each slow write in a row (up to
+//   LOOP_WRITE_MAX_BACKOFF_FACTOR times): a slow disk must not stall the requests that do not wait on
+//   it, while one slow write (a busy moment of a shared disk, or the thread preempted mid-write) costs
+//   only a second on the pool. A segment rotation (several files and syncs) always runs on the pool.
 // - "pool": on the thread pool (node:fs's asynchronous write); the loop never waits for the disk.
 import { FRAME_HEADER_BYTES, frameBytes, sealFrame, SEGMENT_HEADER_BYTES } from "./format.ts";
 import type { SegmentStore } from "./segments.ts";
-import { SPARE_BATCH_BUFFERS } from "./limits.ts";
+import { LOOP_WRITE_MAX_BACKOFF_FACTOR, SPARE_BATCH_BUFFERS } from "./limits.ts";
 import {
   OutboxClosedError, OutboxDiskError, OutboxOverloadedError, OutboxRecordTooLargeError, type OutboxError,
 } from "./errors.ts";
@@ -89,6 +91,8 @@ export class GroupCommitter {
   private turnEndCommit = false;
   /** Until then (performance.now() ms) commits go to the pool: an in-loop write was slow. */
   private poolUntilMs = 0;
+  /** The pool time after the next slow in-loop write (doubles while they keep coming). */
+  private backoffMs: number;
   private failure: OutboxDiskError | null = null;
   private closed = false;
   readonly stats: CommitStats = {
@@ -98,6 +102,7 @@ export class GroupCommitter {
 
   constructor(private readonly store: SegmentStore, private readonly limits: CommitLimits, private readonly onCommit: () => void) {
     this.projectedSegmentBytes = store.committed().offset;
+    this.backoffMs = limits.loopWriteBackoffMs;
   }
 
   append(record: Uint8Array | string): Promise<void> {
@@ -247,7 +252,10 @@ export class GroupCommitter {
     const writeMs = performance.now() - startedAt;
     if (writeMs > this.limits.loopWriteSlowMs) {
       this.stats.slowLoopWrites++;
-      this.poolUntilMs = startedAt + writeMs + this.limits.loopWriteBackoffMs;
+      this.poolUntilMs = startedAt + writeMs + this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, this.limits.loopWriteBackoffMs * LOOP_WRITE_MAX_BACKOFF_FACTOR);
+    } else {
+      this.backoffMs = this.limits.loopWriteBackoffMs;
     }
     this.store.advance(batch.used);
     this.stats.loopCommits++;

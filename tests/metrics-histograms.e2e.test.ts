@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startSimDspProcess, startTmax, type Proc } from "./support/processes.ts";
 import { bidRequest, metric, metrics, postAuction, readAudit } from "./support/openrtb.ts";
+import { until } from "./support/wait.ts";
 
 let dsp: Proc, tmax: Proc & { auditDir: string };
 
@@ -50,6 +51,11 @@ test("request, internal, DSP and fan-out histograms aggregate both workers", asy
   expect(metric(text, "tmax_audit_commit_wait_seconds_count")).toBe(20);
   expect(metric(text, "tmax_audit_commit_wait_seconds_sum")).toBeGreaterThan(0);
   expect(metric(text, "tmax_audit_commit_wait_seconds_sum")).toBeLessThanOrEqual(metric(text, "tmax_auction_internal_seconds_sum"));
+  // Where the commits' writes ran (sampled each second): the default is the event loop.
+  let commits = "";
+  await until("the outbox commit counters", async () => metric((commits = await metrics(tmax.url)), 'tmax_audit_commits_total{where="loop"}') >= 1);
+  expect(metric(commits, 'tmax_audit_commits_total{where="pool"}')).toBeGreaterThanOrEqual(0);
+  expect(metric(commits, "tmax_audit_slow_loop_writes_total")).toBeGreaterThanOrEqual(0);
 
   // Both workers ran auctions (their audit records say which), and any worker's /metrics shows the sum.
   const workers = new Set((await readAudit(tmax.auditDir)).map((e) => e.worker));

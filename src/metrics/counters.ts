@@ -18,7 +18,8 @@ export type BidBlock = (typeof BID_BLOCKS)[number];
 
 const enum Fixed {
   WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, BidsCappedTotal, CapNoRoomTotal,
-  OutboxPendingBytes, OutboxUnhealthy, RelayLagRecords, RelayLagBytes, RelayDisconnected, BidsPacedTotal, Count,
+  OutboxPendingBytes, OutboxUnhealthy, RelayLagRecords, RelayLagBytes, RelayDisconnected, BidsPacedTotal,
+  AuditCommits, AuditLoopCommits, AuditSlowLoopWrites, Count,
 }
 
 export class CounterLayout {
@@ -96,6 +97,12 @@ export class WorkerCounters {
     for (let dsp = 0; dsp < this.layout.dspCount; dsp++) this.breakerState(dsp, 0);
   }
   /** The worker's audit trail as of now (gauges, overwritten by a periodic sampler). */
+  /** This worker's outbox totals (Outbox.stats()): group commits, those written in the loop, slow in-loop writes. */
+  auditCommits(commits: number, loopCommits: number, slowLoopWrites: number): void {
+    this.row[Fixed.AuditCommits] = commits;
+    this.row[Fixed.AuditLoopCommits] = loopCommits;
+    this.row[Fixed.AuditSlowLoopWrites] = slowLoopWrites;
+  }
   auditState(outboxPendingBytes: number, outboxHealthy: boolean, relay: { lagRecords: number; lagBytes: number; connected: boolean } | null): void {
     this.row[Fixed.OutboxPendingBytes] = outboxPendingBytes;
     this.row[Fixed.OutboxUnhealthy] = outboxHealthy ? 0 : 1;
@@ -151,6 +158,11 @@ export class CounterReader {
   workersReady(): number { return this.sum(Fixed.WorkersReady); }
   outboxPendingBytes(): number { return this.sum(Fixed.OutboxPendingBytes); }
   outboxesUnhealthy(): number { return this.sum(Fixed.OutboxUnhealthy); }
+  auditCommits(where: "loop" | "pool"): number {
+    const loop = this.sum(Fixed.AuditLoopCommits);
+    return where === "loop" ? loop : this.sum(Fixed.AuditCommits) - loop;
+  }
+  auditSlowLoopWrites(): number { return this.sum(Fixed.AuditSlowLoopWrites); }
   relayLagRecords(): number { return this.sum(Fixed.RelayLagRecords); }
   relayLagBytes(): number { return this.sum(Fixed.RelayLagBytes); }
   relaysDisconnected(): number { return this.sum(Fixed.RelayDisconnected); }

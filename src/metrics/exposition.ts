@@ -51,6 +51,10 @@ export function buildRegistry(config: TmaxConfig, counters: CounterReader, budge
   gauge("tmax_workers_ready", "Workers serving.", [], () => [[{}, counters.workersReady()]]);
   gauge("tmax_audit_outbox_pending_bytes", "Audit bytes waiting for their group commit, all workers.", [], () => [[{}, counters.outboxPendingBytes()]]);
   gauge("tmax_audit_outboxes_unhealthy", "Workers whose outbox sheds requests (disk failed, slow or overloaded).", [], () => [[{}, counters.outboxesUnhealthy()]]);
+  counter("tmax_audit_commits_total", "Audit group commits (one durable write each), by where the write ran: the event loop (audit.commitWrites loop) or the thread pool.", ["where"],
+    () => [[{ where: "loop" }, counters.auditCommits("loop")], [{ where: "pool" }, counters.auditCommits("pool")]]);
+  counter("tmax_audit_slow_loop_writes_total", "In-loop audit writes that blocked the event loop too long (each moved commits to the thread pool for a while): a slow disk.", [],
+    () => [[{}, counters.auditSlowLoopWrites()]]);
   gauge("tmax_audit_relay_lag_records", "Committed audit records not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagRecords()]]);
   gauge("tmax_audit_relay_lag_bytes", "Committed audit bytes not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagBytes()]]);
   gauge("tmax_audit_relays_disconnected", "Workers whose Kafka relay is not connected.", [], () => [[{}, counters.relaysDisconnected()]]);

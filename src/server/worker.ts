@@ -106,6 +106,8 @@ export async function startWorker(init: WorkerInit) {
   const auditSampler = setInterval(() => {
     const relay = audit.relay === null ? null : audit.relay.stats() ?? RELAY_NOT_REPORTED;
     counters.auditState(audit.outbox.pendingBytes, audit.healthy(), relay);
+    const { commits, loopCommits, slowLoopWrites } = audit.outbox.stats();
+    counters.auditCommits(commits, loopCommits, slowLoopWrites);
   }, AUDIT_SAMPLE_MS);
   auditSampler.unref();
   return {

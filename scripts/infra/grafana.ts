@@ -60,6 +60,8 @@ export const BOARDS: Board[] = [
     { title: "Memory (resident)", unit: "bytes", targets: [[sel("process_resident_memory_bytes"), "{{instance}}"]] },
     { title: "Kafka relay lag (records)", unit: "short", targets: [[`sum by (instance) (${sel("tmax_audit_relay_lag_records")})`, "{{instance}}"]] },
     { title: "Audit outbox pending bytes", unit: "bytes", targets: [[`sum by (instance) (${sel("tmax_audit_outbox_pending_bytes")})`, "{{instance}}"]] },
+    { title: "Audit group commits: event loop vs thread pool", unit: "ops", description: "Where the outbox's durable writes ran (audit.commitWrites). Slow in-loop writes (a slow disk) move commits to the pool for a while.",
+      targets: [[`sum by (where) (${rate(sel("tmax_audit_commits_total"))})`, "{{where}}"], [`sum(${rate(sel("tmax_audit_slow_loop_writes_total"))})`, "slow in-loop writes"]] },
     { title: "Kafka relays disconnected / outboxes unhealthy", type: "stat", unit: "short", targets: [[`sum(${sel("tmax_audit_relays_disconnected")})`, "relays disconnected"], [`sum(${sel("tmax_audit_outboxes_unhealthy")})`, "outboxes unhealthy"]] },
     { title: "Redis (frequency caps)", type: "stat", unit: "short", targets: [[`min(${sel("tmax_redis_connected")})`, "connected"], [`sum(${sel("tmax_freqcap_redis_pending_keys")})`, "pending keys"], [`sum(${sel("tmax_freqcap_redis_failures")})`, "failures"]] },
     { title: "Workers ready", type: "stat", unit: "short", targets: [[`sum by (instance) (${sel("tmax_workers_ready")})`, "{{instance}}"]] },

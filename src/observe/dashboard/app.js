@@ -69,6 +69,8 @@ const CHARTS = [
     series: (c) => ({ rss: total(c, "process_resident_memory_bytes") / 1e6, "heap (answering worker)": has(c, "tmax_process_heap_used_bytes") ? total(c, "tmax_process_heap_used_bytes") / 1e6 : null }) },
   { section: "infra", id: "outbox", title: "Audit outbox pending and Kafka relay lag", unit: "KB / records", needs: "tmax_audit_relay_lag_records", zeroOk: true,
     series: (c) => ({ "outbox pending KB": total(c, "tmax_audit_outbox_pending_bytes") / 1000, "relay lag records": total(c, "tmax_audit_relay_lag_records") }) },
+  { section: "infra", id: "commits", title: "Audit group commits per second: event loop vs thread pool", unit: "commits/s", needs: "tmax_audit_commits_total", zeroOk: true,
+    series: (c, p) => ({ ...rateBy(c, p, "tmax_audit_commits_total", "where"), "slow in-loop writes": rate(c, p, "tmax_audit_slow_loop_writes_total") }) },
   { section: "infra", id: "shed", title: "Shed requests per second", unit: "req/s", needs: "tmax_overload_shed_total", zeroOk: true,
     series: (c, p) => ({ overload: rate(c, p, "tmax_overload_shed_total"), "rate limited": rate(c, p, "tmax_rate_limited_total") }) },
 ];

@@ -96,13 +96,13 @@ export class WorkerCounters {
     this.auditState(0, true, null);
     for (let dsp = 0; dsp < this.layout.dspCount; dsp++) this.breakerState(dsp, 0);
   }
-  /** The worker's audit trail as of now (gauges, overwritten by a periodic sampler). */
   /** This worker's outbox totals (Outbox.stats()): group commits, those written in the loop, slow in-loop writes. */
   auditCommits(commits: number, loopCommits: number, slowLoopWrites: number): void {
     this.row[Fixed.AuditCommits] = commits;
     this.row[Fixed.AuditLoopCommits] = loopCommits;
     this.row[Fixed.AuditSlowLoopWrites] = slowLoopWrites;
   }
+  /** The worker's audit trail as of now (gauges, overwritten by a periodic sampler). */
   auditState(outboxPendingBytes: number, outboxHealthy: boolean, relay: { lagRecords: number; lagBytes: number; connected: boolean } | null): void {
     this.row[Fixed.OutboxPendingBytes] = outboxPendingBytes;
     this.row[Fixed.OutboxUnhealthy] = outboxHealthy ? 0 : 1;

@@ -257,7 +257,6 @@ export class GroupCommitter {
     } else {
       this.backoffMs = this.limits.loopWriteBackoffMs;
     }
-    this.store.advance(batch.used);
     this.stats.loopCommits++;
     this.finish(batch);
     this.schedule();
@@ -276,7 +275,6 @@ export class GroupCommitter {
         operation = "write";
       }
       await this.store.write(batch.buf, batch.used); // durable when it returns
-      this.store.advance(batch.used);
       this.finish(batch);
     } catch (err) {
       this.fail(operation, err);
@@ -286,7 +284,9 @@ export class GroupCommitter {
     }
   }
 
+  /** The batch is durable: readers may see it, its appends resolve. */
   private finish(batch: Batch): void {
+    this.store.advance(batch.used);
     this.queue.shift();
     this.pendingBytes -= batch.used;
     this.pendingRecords -= batch.records;

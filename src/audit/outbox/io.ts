@@ -1,6 +1,7 @@
 // The file operations the outbox uses, behind an interface so tests can inject failures (EIO,
-// ENOSPC, a hanging fsync) and count fsyncs. The default runs on node:fs's asynchronous calls,
-// which Bun performs off the JavaScript thread: a slow fsync never blocks the event loop.
+// ENOSPC, a hanging or slow write) and count writes and fsyncs. The default runs on node:fs: its
+// asynchronous calls run off the JavaScript thread (a slow disk never blocks the event loop), and
+// writeSync, the committer's in-loop write, blocks it for the write (bounded there: committer.ts).
 import * as fs from "node:fs";
 
 /**

@@ -13,6 +13,8 @@ import { encode, eventStream, expectedBooks } from "../src/audit/ledger/fixtures
 import { startConsumerThread, type ConsumerThread } from "../src/audit/consumers/host.ts";
 import { RemoteOutbox } from "../src/audit/consumers/remote-outbox.ts";
 import type { AuditEvent } from "../src/audit/schema.ts";
+import { allocateYieldCells, YieldSignal } from "../src/audit/consumers/yield-gate.ts";
+import { until } from "./support/wait.ts";
 
 const CATCH_UP_TIMEOUT_MS = 30_000;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -49,10 +51,10 @@ async function caughtUp(outbox: Outbox, names: string[]): Promise<void> {
   }
 }
 
-async function startThread(outbox: Outbox, dir: string): Promise<ConsumerThread> {
+async function startThread(outbox: Outbox, dir: string, yieldOptions?: { cells: SharedArrayBuffer; maxYieldMs: number }): Promise<ConsumerThread> {
   const thread = await startConsumerThread({
     outbox, workerIndex: 0, archiveDir: join(dir, "archive"), archiveFlushEveryMs: 50,
-    ledger: { file: join(dir, "ledger.sqlite"), maxBatchRecords: 100, lingerMs: 5 },
+    ledger: { file: join(dir, "ledger.sqlite"), maxBatchRecords: 100, lingerMs: 5 }, yield: yieldOptions,
     onError: (e, context) => console.error("consumer thread error", context, e),
   });
   cleanups.push(() => thread.stop());
@@ -121,6 +123,51 @@ describe("audit consumer thread", () => {
     const archived = await archivedEventIds(dir);
     expect(new Set(archived).size).toBe(archived.length); // no event twice
     expect(new Set(archived)).toEqual(new Set(all.map((e) => e.event_id)));
+  }, 60_000);
+
+  test("while the worker is at capacity archive and ledger pause; they catch up once it is not, every event once", async () => {
+    const dir = tempDir();
+    const outbox = await openOutbox(dir);
+    const cells = allocateYieldCells();
+    const worker = new YieldSignal(cells);
+    const thread = await startThread(outbox, dir, { cells, maxYieldMs: 60_000 });
+    const before = eventStream(200, 71, "p");
+    await append(outbox, before);
+    await caughtUp(outbox, [ARCHIVE_CONSUMER, OUTBOX_CONSUMER]);
+    worker.busy(true);
+    const during = eventStream(500, 72, "q");
+    await append(outbox, during);
+    const ackedAtBusy = [outbox.consumerPosition(ARCHIVE_CONSUMER), outbox.consumerPosition(OUTBOX_CONSUMER)];
+    await until("both consumers pausing", () => worker.stats().yielding === 2);
+    await Bun.sleep(300); // long past the archive's 50 ms flush and the ledger's linger
+    expect([outbox.consumerPosition(ARCHIVE_CONSUMER), outbox.consumerPosition(OUTBOX_CONSUMER)]).toEqual(ackedAtBusy);
+    expect(comparePositions(outbox.consumerPosition(OUTBOX_CONSUMER)!, outbox.committedPosition())).toBeLessThan(0);
+    worker.busy(false);
+    await caughtUp(outbox, [ARCHIVE_CONSUMER, OUTBOX_CONSUMER]);
+    expect(worker.stats().yielding).toBe(0);
+    expect(worker.stats().yieldedMs).toBeGreaterThanOrEqual(2 * 250);
+    expect(worker.stats().forcedCatchUps).toBe(0);
+    await thread.stop();
+    const all = [...before, ...during];
+    expectLedger(dir, all);
+    const archived = await archivedEventIds(dir);
+    expect(archived.length).toBe(all.length);
+    expect(new Set(archived)).toEqual(new Set(all.map((e) => e.event_id)));
+  }, 60_000);
+
+  test("a pause lasts at most maxYieldMs: a worker busy for good still gets its records consumed", async () => {
+    const dir = tempDir();
+    const outbox = await openOutbox(dir);
+    const cells = allocateYieldCells();
+    const worker = new YieldSignal(cells);
+    worker.busy(true);
+    const thread = await startThread(outbox, dir, { cells, maxYieldMs: 200 });
+    const events = eventStream(300, 73, "r");
+    await append(outbox, events);
+    await caughtUp(outbox, [ARCHIVE_CONSUMER, OUTBOX_CONSUMER]); // without the bound: never
+    expect(worker.stats().forcedCatchUps).toBeGreaterThanOrEqual(2); // each consumer cut its pause short at least once
+    await thread.stop();
+    expectLedger(dir, events);
   }, 60_000);
 
   test("stop writes and acks what the archiver holds before the thread ends", async () => {

@@ -63,6 +63,7 @@ const CASES: Array<[string, Case]> = [
   ["breaker.failureRate 0", { file: config((c) => (c.breaker = { failureRate: 0 })), error: "config error: breaker.failureRate: expected number to be greater than 0" }],
   ["breaker.failureRate 1.5", { file: config((c) => (c.breaker = { failureRate: 1.5 })), error: "config error: breaker.failureRate: expected number to be less or equal to 1" }],
   ["audit.commitWrites \"disk\"", { file: config((c) => (c.audit.commitWrites = "disk")), error: 'config error: audit.commitWrites: must be "loop" or "pool"' }],
+  ["audit.consumerYieldMaxMs 700000", { file: config((c) => (c.audit.consumerYieldMaxMs = 700_000)), error: "config error: audit.consumerYieldMaxMs: expected integer to be less or equal to 600000" }],
   ["breaker.windowMs 50", { file: config((c) => (c.breaker = { windowMs: 50 })), error: "config error: breaker.windowMs: expected integer to be greater or equal to 100" }],
   ["TMAX_PORT=abc", { file: config(), env: { TMAX_PORT: "abc" }, error: 'config error: TMAX_PORT: must be an integer from 0 to 65535, got "abc"' }],
   ["TMAX_PORT empty", { file: config(), env: { TMAX_PORT: "" }, error: 'config error: TMAX_PORT: must be an integer from 0 to 65535, got ""' }],

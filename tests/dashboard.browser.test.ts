@@ -15,7 +15,7 @@ type HTMLElement = any;
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Charts for metrics tmax exposes today: each must draw. */
-const CHARTS_WITH_DATA = ["rps", "bidrate", "latency", "errors", "dsplatency", "revenue", "spendrate", "winrate", "winprice", "brandsafety", "cpu", "memory", "outbox", "commits"];
+const CHARTS_WITH_DATA = ["rps", "bidrate", "latency", "errors", "dsplatency", "revenue", "spendrate", "winrate", "winprice", "brandsafety", "cpu", "memory", "outbox", "commits", "consumers"];
 /** Polls (one a second) before judging: rates need a few scrapes. */
 const POLLS = 6;
 

@@ -56,6 +56,14 @@ test("request, internal, DSP and fan-out histograms aggregate both workers", asy
   await until("the outbox commit counters", async () => metric((commits = await metrics(tmax.url)), 'tmax_audit_commits_total{where="loop"}') >= 1);
   expect(metric(commits, 'tmax_audit_commits_total{where="pool"}')).toBeGreaterThanOrEqual(0);
   expect(metric(commits, "tmax_audit_slow_loop_writes_total")).toBeGreaterThanOrEqual(0);
+  // 20 sequential auctions never bring a worker to capacity: the audit consumers never paused, and they catch up.
+  expect(metric(commits, "tmax_audit_consumer_yield_seconds_total")).toBe(0);
+  expect(metric(commits, "tmax_audit_consumers_yielding")).toBe(0);
+  expect(metric(commits, "tmax_audit_consumer_forced_catchups_total")).toBe(0);
+  await until("the archive and ledger caught up", async () => {
+    const text = await metrics(tmax.url);
+    return metric(text, 'tmax_audit_consumer_lag_bytes{consumer="archive"}') === 0 && metric(text, 'tmax_audit_consumer_lag_bytes{consumer="ledger"}') === 0;
+  });
 
   // Both workers ran auctions (their audit records say which), and any worker's /metrics shows the sum.
   const workers = new Set((await readAudit(tmax.auditDir)).map((e) => e.worker));

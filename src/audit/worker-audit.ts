@@ -7,10 +7,12 @@
 // in this thread.
 import { join } from "node:path";
 import { Outbox, outboxDir } from "./outbox/index.ts";
-import { LEDGER_FILE } from "./ledger/index.ts";
+import { LEDGER_FILE, OUTBOX_CONSUMER } from "./ledger/index.ts";
 import { RELAY_DEFAULTS, type KafkaRelayStats } from "./relay/index.ts";
-import { archiveDirOf } from "./archive/index.ts";
+import { OutboxDistance } from "./relay/lag.ts";
+import { ARCHIVE_CONSUMER, archiveDirOf } from "./archive/index.ts";
 import { startConsumerThread } from "./consumers/host.ts";
+import { allocateYieldCells, YieldSignal } from "./consumers/yield-gate.ts";
 import type { TmaxConfig } from "../config/load.ts";
 import { log } from "../log/logger.ts";
 
@@ -25,6 +27,10 @@ export interface WorkerAudit {
   record(events: readonly string[]): Promise<void>;
   /** False when the outbox cannot take more (disk failed, slow, overloaded): shed instead of answering unaudited. */
   healthy(): boolean;
+  /** Tells the archive and ledger consumers whether the worker is at capacity (they pause), and what they did. */
+  consumersYield: YieldSignal;
+  /** Committed outbox bytes the archive and the embedded ledger have not acked yet (the ledger 0 when not embedded). */
+  consumerLagBytes(): { archive: number; ledger: number };
   /** The Kafka relay's figures (it runs in the consumer thread), or null without Kafka. */
   relay: { stats(): KafkaRelayStats | null } | null;
   stop(): Promise<void>;
@@ -39,6 +45,7 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
   // A worker that once relayed to Kafka would otherwise keep every segment for a relay that never comes.
   if (audit.kafka === null) await outbox.unregisterConsumer(RELAY_CONSUMER);
   // Large, lingering ledger batches: each SQLite commit is an fsync (on the consumer thread).
+  const yieldCells = allocateYieldCells();
   const consumers = await startConsumerThread({
     outbox, workerIndex, archiveDir: archiveDirOf(audit.dir),
     ledger: audit.ledger === "embedded" ? { file: join(audit.dir, LEDGER_FILE), maxBatchRecords: LEDGER_BATCH_RECORDS, lingerMs: LEDGER_LINGER_MS } : null,
@@ -46,12 +53,22 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
       brokers: audit.kafka.brokers, topic: audit.kafka.topic, partitions: audit.kafka.partitions, compression: audit.kafka.compression,
       clientId: `tmax-${config.server.pod}-w${workerIndex}`, consumerName: RELAY_CONSUMER,
     },
+    yield: { cells: yieldCells, maxYieldMs: audit.consumerYieldMaxMs },
     onError: logError("audit-consumers", workerIndex),
   });
   const relay = audit.kafka === null ? null : { stats: () => consumers.relayStats() };
+  const distance = new OutboxDistance(outbox);
   return {
     outbox,
     relay,
+    consumersYield: new YieldSignal(yieldCells),
+    consumerLagBytes() {
+      const lag = (name: string) => {
+        const acked = outbox.consumerPosition(name);
+        return acked === undefined ? 0 : distance.bytesBetween(acked, outbox.committedPosition());
+      };
+      return { archive: lag(ARCHIVE_CONSUMER), ledger: audit.ledger === "embedded" ? lag(OUTBOX_CONSUMER) : 0 };
+    },
     record(events) {
       let last: Promise<void> = Promise.resolve();
       for (const event of events) last = outbox.append(event);

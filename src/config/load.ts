@@ -12,6 +12,7 @@ import { DEFAULT_LOG_SETTINGS, type LogSettings } from "../log/logger.ts";
 import { fraudSettings, type FraudSettings } from "../fraud/settings.ts";
 import { resolveRetentionPolicy, type RetentionPolicy } from "../audit/archive/retention.ts";
 import { OUTBOX_DEFAULTS } from "../audit/outbox/limits.ts";
+import { DEFAULT_MAX_YIELD_MS } from "../audit/consumers/yield-gate.ts";
 import { campaignPacingMode, pacingSettings, type PacingSettings } from "../budget/pacing/config.ts";
 import type { PacingMode } from "../budget/pacing.ts";
 import { houseAdSettings, overloadSettings, rateLimitSettings, type HouseAdSettings, type OverloadSettings, type RateLimitSettings } from "../overload/config.ts";
@@ -47,6 +48,8 @@ export interface TmaxConfig {
     commitWindowMs: number;
     /** Where a group's durable write runs: "loop" (the event-loop thread, at the end of its turn) or "pool" (the thread pool); see src/audit/outbox/committer.ts. */
     commitWrites: "loop" | "pool";
+    /** How long the archive and ledger consumers may pause while their worker is at capacity (src/audit/consumers/yield-gate.ts); 0: never. */
+    consumerYieldMaxMs: number;
     /** "embedded": each worker feeds the SQLite billing ledger from its outbox; "off": a Kafka consumer does. */
     ledger: "embedded" | "off";
     /** compression: the relay's batch codec (zstd: consumers must register it, src/audit/relay/codec.ts). */
@@ -131,6 +134,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
       dir: file.audit?.dir ?? "./data",
       commitWindowMs: file.audit?.commitWindowMs ?? OUTBOX_DEFAULTS.commitWindowMs,
       commitWrites: file.audit?.commitWrites ?? OUTBOX_DEFAULTS.commitWrites,
+      consumerYieldMaxMs: file.audit?.consumerYieldMaxMs ?? DEFAULT_MAX_YIELD_MS,
       ledger: file.audit?.ledger ?? "embedded",
       retention: retentionPolicy(file.audit?.retention),
       kafka: file.audit?.kafka === undefined ? null : { brokers: file.audit.kafka.brokers, topic: file.audit.kafka.topic ?? "bid-events", partitions: file.audit.kafka.partitions ?? 12, compression: file.audit.kafka.compression ?? "zstd" },

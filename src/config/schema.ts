@@ -6,6 +6,7 @@ import { layout } from "../auction/memory.ts";
 import { CampaignPacingConfig, PacingConfig } from "../budget/pacing/config.ts";
 import { LOG_LEVELS } from "../log/logger.ts";
 import { HouseAdConfig, OverloadConfig, RateLimitsConfig } from "../overload/config.ts";
+import { MAX_YIELD_MS_LIMIT } from "../audit/consumers/yield-gate.ts";
 import { FraudConfig } from "../fraud/settings.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
@@ -91,6 +92,7 @@ export const ConfigFile = Type.Object({
     dir: Type.Optional(Type.String({ minLength: 1 })),
     commitWindowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
     commitWrites: Type.Optional(Type.Union([Type.Literal("loop"), Type.Literal("pool")])),
+    consumerYieldMaxMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_YIELD_MS_LIMIT })),
     ledger: Type.Optional(Type.Union([Type.Literal("embedded"), Type.Literal("off")])),
     retention: Type.Optional(Type.Object({
       hotDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_650 })),

@@ -19,7 +19,7 @@ export type BidBlock = (typeof BID_BLOCKS)[number];
 const enum Fixed {
   WinsTotal, ReservedMicrosTotal, BudgetSkipsTotal, WorkersReady, BidsCappedTotal, CapNoRoomTotal,
   OutboxPendingBytes, OutboxUnhealthy, RelayLagRecords, RelayLagBytes, RelayDisconnected, BidsPacedTotal,
-  AuditCommits, AuditLoopCommits, AuditSlowLoopWrites, Count,
+  AuditCommits, AuditLoopCommits, AuditSlowLoopWrites, ConsumersYielding, ConsumerYieldMs, ConsumerForcedCatchUps, ArchiveLagBytes, LedgerLagBytes, Count,
 }
 
 export class CounterLayout {
@@ -94,6 +94,9 @@ export class WorkerCounters {
   markStopped(): void {
     this.row[Fixed.WorkersReady] = 0;
     this.auditState(0, true, null);
+    this.row[Fixed.ConsumersYielding] = 0;
+    this.row[Fixed.ArchiveLagBytes] = 0;
+    this.row[Fixed.LedgerLagBytes] = 0;
     for (let dsp = 0; dsp < this.layout.dspCount; dsp++) this.breakerState(dsp, 0);
   }
   /** This worker's outbox totals (Outbox.stats()): group commits, those written in the loop, slow in-loop writes. */
@@ -101,6 +104,14 @@ export class WorkerCounters {
     this.row[Fixed.AuditCommits] = commits;
     this.row[Fixed.AuditLoopCommits] = loopCommits;
     this.row[Fixed.AuditSlowLoopWrites] = slowLoopWrites;
+  }
+  /** What this worker's archive and ledger consumers did under overload (YieldSignal.stats()), and how far behind they are. */
+  consumers(yielding: number, yieldedMs: number, forcedCatchUps: number, lagBytes: { archive: number; ledger: number }): void {
+    this.row[Fixed.ConsumersYielding] = yielding;
+    this.row[Fixed.ConsumerYieldMs] = yieldedMs;
+    this.row[Fixed.ConsumerForcedCatchUps] = forcedCatchUps;
+    this.row[Fixed.ArchiveLagBytes] = lagBytes.archive;
+    this.row[Fixed.LedgerLagBytes] = lagBytes.ledger;
   }
   /** The worker's audit trail as of now (gauges, overwritten by a periodic sampler). */
   auditState(outboxPendingBytes: number, outboxHealthy: boolean, relay: { lagRecords: number; lagBytes: number; connected: boolean } | null): void {
@@ -163,6 +174,10 @@ export class CounterReader {
     return where === "loop" ? loop : this.sum(Fixed.AuditCommits) - loop;
   }
   auditSlowLoopWrites(): number { return this.sum(Fixed.AuditSlowLoopWrites); }
+  consumersYielding(): number { return this.sum(Fixed.ConsumersYielding); }
+  consumerYieldSeconds(): number { return this.sum(Fixed.ConsumerYieldMs) / 1000; }
+  consumerForcedCatchUps(): number { return this.sum(Fixed.ConsumerForcedCatchUps); }
+  consumerLagBytes(consumer: "archive" | "ledger"): number { return this.sum(consumer === "archive" ? Fixed.ArchiveLagBytes : Fixed.LedgerLagBytes); }
   relayLagRecords(): number { return this.sum(Fixed.RelayLagRecords); }
   relayLagBytes(): number { return this.sum(Fixed.RelayLagBytes); }
   relaysDisconnected(): number { return this.sum(Fixed.RelayDisconnected); }

@@ -55,6 +55,14 @@ export function buildRegistry(config: TmaxConfig, counters: CounterReader, budge
     () => [[{ where: "loop" }, counters.auditCommits("loop")], [{ where: "pool" }, counters.auditCommits("pool")]]);
   counter("tmax_audit_slow_loop_writes_total", "In-loop audit writes that blocked the event loop too long (each moved commits to the thread pool for a while): a slow disk.", [],
     () => [[{}, counters.auditSlowLoopWrites()]]);
+  gauge("tmax_audit_consumers_yielding", "Archive and ledger consumers pausing now because their worker is at capacity (audit.consumerYieldMaxMs).", [],
+    () => [[{}, counters.consumersYielding()]]);
+  counter("tmax_audit_consumer_yield_seconds_total", "Time archive and ledger consumers spent pausing for auctions, summed over consumers.", [],
+    () => [[{}, counters.consumerYieldSeconds()]]);
+  counter("tmax_audit_consumer_forced_catchups_total", "Pauses that reached audit.consumerYieldMaxMs: the consumer caught up while its worker was still at capacity.", [],
+    () => [[{}, counters.consumerForcedCatchUps()]]);
+  gauge("tmax_audit_consumer_lag_bytes", "Committed audit bytes the archive / the embedded billing ledger have not acknowledged yet, all workers (the archive acks a batch every few seconds).", ["consumer"],
+    () => [[{ consumer: "archive" }, counters.consumerLagBytes("archive")], [{ consumer: "ledger" }, counters.consumerLagBytes("ledger")]]);
   gauge("tmax_audit_relay_lag_records", "Committed audit records not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagRecords()]]);
   gauge("tmax_audit_relay_lag_bytes", "Committed audit bytes not yet acknowledged by Kafka, all workers.", [], () => [[{}, counters.relayLagBytes()]]);
   gauge("tmax_audit_relays_disconnected", "Workers whose Kafka relay is not connected.", [], () => [[{}, counters.relaysDisconnected()]]);

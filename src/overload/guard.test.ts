@@ -10,9 +10,11 @@ const base = {
   campaigns: [{ id: "c1", advertiserId: "a1", dailyBudget: "10", currency: "USD" }],
 };
 
-function guardOf(overload: Record<string, unknown>, inFlight: { n: number }) {
+function guardOf(overload: Record<string, unknown>, inFlight: { n: number }, atCapacity: boolean[] = []) {
   const config = parseConfig({ ...base, overload });
-  return new OverloadGuard(config, allocateOverloadShared(config), 0, { inFlight: () => inFlight.n, outboxPendingBytes: () => 0 });
+  return new OverloadGuard(config, allocateOverloadShared(config), 0, {
+    inFlight: () => inFlight.n, outboxPendingBytes: () => 0, atCapacity: (busy) => void atCapacity.push(busy),
+  });
 }
 
 test("refuses past the limit; internal times over target shrink it, the guard's tick applies it", () => {
@@ -29,27 +31,44 @@ test("refuses past the limit; internal times over target shrink it, the guard's 
   expect(guard.overLimit(28)).toBe(false);
 });
 
-test("with the limit reached the DSP deadline drops as at limitReachedPressure (55 ms) even with calm signals; it recovers below", () => {
+test("with the limit reached the DSP deadline drops as at limitReachedPressure (55 ms) even with calm signals, and background work is told to pause; both recover below", () => {
   const inFlight = { n: 20 };
-  const guard = guardOf({ initialInFlight: 40 }, inFlight);
+  const atCapacity: boolean[] = [];
+  const guard = guardOf({ initialInFlight: 40 }, inFlight, atCapacity);
   let now = 1_000;
   const period = () => { for (let t = 0; t < L.limitPeriodMs; t += L.tickMs) guard.tick((now += L.tickMs)); };
   period();
   period();
   expect(guard.dspTimeoutMs).toBe(70); // half full: calm
+  expect(atCapacity.at(-1)).toBe(false);
+  expect(atCapacity).not.toContain(true);
   inFlight.n = 40;
   period();
   period();
   expect(guard.limit.reached).toBe(true);
   expect(guard.dspTimeoutMs).toBe(70 - (70 - 50) * L.limitReachedPressure);
   expect(guard.dspTimeoutMs).toBe(55);
+  expect(atCapacity.at(-1)).toBe(true);
   inFlight.n = 10;
   period();
   period();
   expect(guard.dspTimeoutMs).toBe(70);
+  expect(atCapacity.at(-1)).toBe(false);
+  inFlight.n = 40;
+  period();
+  period();
+  expect(atCapacity.at(-1)).toBe(true);
+  guard.stop(); // a stopping worker's consumers must not stay paused
+  expect(atCapacity.at(-1)).toBe(false);
 });
 
-test("with the guard off nothing is refused", () => {
-  const guard = guardOf({ enabled: false, maxInFlight: 4 }, { n: 0 });
+test("with the guard off nothing is refused and background work never pauses", () => {
+  const atCapacity: boolean[] = [];
+  const inFlight = { n: 1_000 };
+  const guard = guardOf({ enabled: false, maxInFlight: 4 }, inFlight, atCapacity);
   expect(guard.overLimit(1_000)).toBe(false);
+  let now = 1_000;
+  for (let t = 0; t < 3 * L.limitPeriodMs; t += L.tickMs) guard.tick((now += L.tickMs));
+  expect(atCapacity.length).toBeGreaterThan(0);
+  expect(atCapacity).not.toContain(true);
 });

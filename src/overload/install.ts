@@ -3,11 +3,15 @@
 // and every internal-processing duration the histograms record also feeds its sliding p99.
 import { OverloadGuard, type OverloadShared } from "./guard.ts";
 import type { WorkerContext } from "../pipeline/context.ts";
+import type { YieldSignal } from "../audit/consumers/yield-gate.ts";
 
-export function installOverloadGuard(ctx: WorkerContext, shared: OverloadShared, outbox: { readonly pendingBytes: number }): OverloadGuard {
+export function installOverloadGuard(
+  ctx: WorkerContext, shared: OverloadShared, audit: { outbox: { readonly pendingBytes: number }; consumersYield?: YieldSignal },
+): OverloadGuard {
   const guard = new OverloadGuard(ctx.config, shared, ctx.workerIndex, {
     inFlight: () => ctx.drain?.inFlight ?? 0,
-    outboxPendingBytes: () => outbox.pendingBytes,
+    outboxPendingBytes: () => audit.outbox.pendingBytes,
+    atCapacity: audit.consumersYield === undefined ? undefined : (busy) => audit.consumersYield!.busy(busy),
   }).start();
   ctx.overload = guard;
   ctx.fanout.observer = guard;

@@ -87,7 +87,7 @@ export async function startWorker(init: WorkerInit) {
     ctx.remoteCaps = capStore;
     ctx.capSink = remoteCapSink(capStore);
   }
-  const overload = installOverloadGuard(ctx, init.overload, audit.outbox);
+  const overload = installOverloadGuard(ctx, init.overload, audit);
   const registry = buildRegistry(config, reader, budget, ctx.notices?.board);
   const observe = startWorkerObserve(config, reader, budget, registry, capStore);
   registerOverloadMetrics(registry, config, new OverloadReader(OverloadLayout.of(config, init.overload.rows), init.overload.cells));
@@ -108,6 +108,8 @@ export async function startWorker(init: WorkerInit) {
     counters.auditState(audit.outbox.pendingBytes, audit.healthy(), relay);
     const { commits, loopCommits, slowLoopWrites } = audit.outbox.stats();
     counters.auditCommits(commits, loopCommits, slowLoopWrites);
+    const consumers = audit.consumersYield.stats();
+    counters.consumers(consumers.yielding, consumers.yieldedMs, consumers.forcedCatchUps, audit.consumerLagBytes());
   }, AUDIT_SAMPLE_MS);
   auditSampler.unref();
   return {

@@ -10,6 +10,7 @@ import type { ArchiveIo } from "./durable.ts";
 import { threadEncoder, type Encoder } from "./encoder.ts";
 import { ARCHIVE_DEFAULTS } from "./limits.ts";
 import { ArchiveWriter, type BatchWriter, type WrittenPart } from "./writer.ts";
+import type { YieldGate } from "../consumers/yield-gate.ts";
 
 export const ARCHIVE_CONSUMER = "archive";
 const SEGMENT_DIGITS = 20;
@@ -35,6 +36,8 @@ export interface OutboxArchiverOptions {
    * ends: what a request-serving worker should use), an Encoder, or this thread (default).
    */
   encoder?: Encoder | "thread";
+  /** Pauses reading while the request thread is at capacity (src/audit/consumers/yield-gate.ts). */
+  gate?: YieldGate;
   onFlush?: (flush: { events: number; parts: WrittenPart[]; acked: Position }) => void;
   onError?: (err: unknown) => void;
 }
@@ -109,6 +112,7 @@ class ArchiverLoop {
     const reader = outbox.reader(from);
     try {
       while (!this.stopping.signal.aborted && outbox.state() !== "closed") {
+        if (this.options.gate !== undefined && !(await this.options.gate.pass(this.stopping.signal))) break;
         if (this.due()) {
           if (!(await this.flush())) await this.sleep(this.retryBackoffMs);
           continue;
@@ -127,6 +131,7 @@ class ArchiverLoop {
     const want = Math.max(1, Math.min(ARCHIVE_DEFAULTS.readBatchRecords, this.flushEveryRecords - this.pending.length));
     try {
       const records = await reader.read(want);
+      if (records.length < want) this.options.gate?.caughtUp();
       for (const record of records) this.take(record);
       return records;
     } catch (err) {

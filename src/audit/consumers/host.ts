@@ -14,6 +14,7 @@ import { CONSUMER_WORKER_URL } from "../../worker-url.ts";
 import type { KafkaRelayStats } from "../relay/relay.ts";
 import type { ConsumerThreadInit, HostToThread, RelayThreadOptions, ThreadToHost } from "./protocol.ts";
 import { coalesced } from "../../util/coalesce.ts";
+import { allocateYieldCells } from "./yield-gate.ts";
 
 /** How long stop() waits for the thread to write and ack what it holds before terminating it. */
 export const CONSUMER_STOP_TIMEOUT_MS = 30_000;
@@ -37,6 +38,8 @@ export interface ConsumerThreadOptions {
   ledger: { file: string; maxBatchRecords: number; lingerMs: number } | null;
   /** The Kafka relay, or null (embedded default). */
   relay?: RelayThreadOptions | null;
+  /** The archive and ledger pause while the worker is at capacity (yield-gate.ts); default: never. */
+  yield?: { cells: SharedArrayBuffer; maxYieldMs: number };
   /** The thread's entry (tests); default CONSUMER_WORKER_URL. */
   url?: string;
   restartDelayMs?: number;
@@ -58,6 +61,7 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
   const names = [ARCHIVE_CONSUMER, ...(options.ledger === null ? [] : [OUTBOX_CONSUMER]), ...(relay === null ? [] : [relay.consumerName])];
   for (const name of names) await outbox.registerConsumer(name);
   const url = options.url ?? CONSUMER_WORKER_URL;
+  const yieldOptions = options.yield ?? { cells: allocateYieldCells(), maxYieldMs: 0 };
   let stopping = false;
   let restarts = 0;
   let restartTimer: ReturnType<typeof setTimeout> | null = null;
@@ -71,6 +75,7 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
     archive: { dir: options.archiveDir, consumerName: ARCHIVE_CONSUMER, flushEveryRecords: options.archiveFlushEveryRecords, flushEveryMs: options.archiveFlushEveryMs },
     ledger: options.ledger === null ? null : { ...options.ledger, consumerName: OUTBOX_CONSUMER },
     relay,
+    yield: yieldOptions,
   });
   let relayStats: KafkaRelayStats | null = null;
   const onStats = (stats: KafkaRelayStats) => { relayStats = stats; };

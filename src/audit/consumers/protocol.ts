@@ -27,6 +27,8 @@ export interface ConsumerThreadInit {
   ledger: { file: string; consumerName: string; maxBatchRecords: number; lingerMs: number } | null;
   /** The relay to Kafka, or null (embedded default). */
   relay: RelayThreadOptions | null;
+  /** The worker's yield cells (yield-gate.ts) and how long the archive and ledger may pause under overload (0: never). */
+  yield: { cells: SharedArrayBuffer; maxYieldMs: number };
 }
 
 export type HostToThread =

@@ -10,6 +10,7 @@ import { RemoteOutbox } from "./remote-outbox.ts";
 import type { ConsumerThreadInit, HostToThread, ThreadToHost } from "./protocol.ts";
 import { log } from "../../log/logger.ts";
 import { lowerThisThread } from "../../server/thread-priority.ts";
+import { YieldGate } from "./yield-gate.ts";
 
 /** How often the relay's figures go to the host (its metrics sampler reads them every second). */
 export const RELAY_STATS_MS = 500;
@@ -67,13 +68,14 @@ async function start(init: ConsumerThreadInit): Promise<Running> {
     archiver = await startOutboxArchiver({
       outbox: remote, archiveDir: init.archive.dir, consumerName: init.archive.consumerName,
       flushEveryRecords: init.archive.flushEveryRecords, flushEveryMs: init.archive.flushEveryMs,
+      gate: new YieldGate(init.yield.cells, init.yield.maxYieldMs),
       onError: logError("archive", init.workerIndex),
     });
     if (init.ledger !== null) {
       ledger = Ledger.open(init.ledger.file);
       feeder = await startOutboxLedgerFeeder({
         outbox: remote, ledger, consumer: init.ledger.consumerName, maxBatchRecords: init.ledger.maxBatchRecords,
-        lingerMs: init.ledger.lingerMs, onError: logError("ledger", init.workerIndex),
+        lingerMs: init.ledger.lingerMs, gate: new YieldGate(init.yield.cells, init.yield.maxYieldMs), onError: logError("ledger", init.workerIndex),
       });
     }
     if (init.relay !== null) {

@@ -8,6 +8,7 @@
 import type { ConsumableOutbox, Position } from "../outbox/index.ts";
 import type { ApplyResult } from "./ledger.ts";
 import { LEDGER_LIMITS, OUTBOX_CONSUMER } from "./limits.ts";
+import type { YieldGate } from "../consumers/yield-gate.ts";
 
 /** What the feeder writes to: a Ledger, or a proxy applying the batch elsewhere (another thread). */
 export interface LedgerSink {
@@ -27,6 +28,8 @@ export interface OutboxLedgerFeederOptions {
   lingerMs?: number;
   /** Called with each failed batch attempt (it is retried with backoff) and with a fatal error. */
   onError?: (error: unknown) => void;
+  /** Pauses reading while the request thread is at capacity (src/audit/consumers/yield-gate.ts). */
+  gate?: YieldGate;
   /** Tests: runs after a batch committed, before its ack (a throw here is a crash before the ack). */
   afterCommit?: (result: ApplyResult) => void | Promise<void>;
 }
@@ -85,7 +88,9 @@ async function follow(loop: Loop, from: Position): Promise<void> {
   const reader = loop.outbox.reader(from);
   try {
     while (!loop.signal.aborted) {
+      if (loop.gate !== undefined && !(await loop.gate.pass(loop.signal))) return;
       const records = await reader.read(loop.maxBatch);
+      if (records.length < loop.maxBatch) loop.gate?.caughtUp();
       if (records.length === 0) {
         if (outboxEnded(loop.outbox)) return;
         await loop.outbox.waitForCommit(reader.position, loop.signal);

@@ -71,6 +71,11 @@ const CHARTS = [
     series: (c) => ({ "outbox pending KB": total(c, "tmax_audit_outbox_pending_bytes") / 1000, "relay lag records": total(c, "tmax_audit_relay_lag_records") }) },
   { section: "infra", id: "commits", title: "Audit group commits per second: event loop vs thread pool", unit: "commits/s", needs: "tmax_audit_commits_total", zeroOk: true,
     series: (c, p) => ({ ...rateBy(c, p, "tmax_audit_commits_total", "where"), "slow in-loop writes": rate(c, p, "tmax_audit_slow_loop_writes_total") }) },
+  { section: "infra", id: "consumers", title: "Audit consumers: lag and pauses for auctions", unit: "KB / consumers", needs: "tmax_audit_consumer_lag_bytes", zeroOk: true,
+    series: (c) => ({
+      ...Object.fromEntries([...byLabel(c, "tmax_audit_consumer_lag_bytes", "consumer")].map(([name, bytes]) => [`${name} lag KB`, bytes / 1000])),
+      "pausing now": total(c, "tmax_audit_consumers_yielding"),
+    }) },
   { section: "infra", id: "shed", title: "Shed requests per second", unit: "req/s", needs: "tmax_overload_shed_total", zeroOk: true,
     series: (c, p) => ({ overload: rate(c, p, "tmax_overload_shed_total"), "rate limited": rate(c, p, "tmax_rate_limited_total") }) },
 ];

@@ -99,6 +99,11 @@ export class OverloadGuard implements FanoutObserver {
     this.limit.record(ms);
   }
 
+  /** An auction's fan-out ended with every DSP it called timed out (the DSPs may be at their limit). */
+  recordStarved(): void {
+    this.limit.recordStarved();
+  }
+
   /** Whether a worker with `inFlight` auctions running (this request included) is past its concurrency limit. */
   overLimit(inFlight: number): boolean {
     if (!this.enabled || inFlight <= this.limit.current) return false;

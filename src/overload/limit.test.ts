@@ -77,3 +77,16 @@ test("too few finished auctions in a period say nothing about internal time", ()
   expect(period(limit, clock, 0, L.limitMinSamples - 1, 10)).toBe(64);
   expect(period(limit, clock, 0, L.limitMinSamples, 10)).toBe(32);
 });
+
+test("does not grow while more than limitStarvedShare of the auctions heard from no DSP in time; grows again once they do", () => {
+  const clock = { now: 0 };
+  const limit = new AdaptiveLimit(settings);
+  limit.tick(clock.now, 0, 0);
+  const starvedPeriod = (starved: number) => {
+    for (let i = 0; i < starved; i++) limit.recordStarved();
+    return period(limit, clock, 100, 0, limit.current);
+  };
+  expect(starvedPeriod(100 * L.limitStarvedShare + 5)).toBe(64); // internal time fine, but the DSPs cannot keep up: hold
+  expect(starvedPeriod(100 * L.limitStarvedShare + 5)).toBe(64);
+  expect(starvedPeriod(3)).toBe(65); // the usual few all-timeout auctions do not stop it
+});

@@ -15,7 +15,11 @@
 //   and the period's p99 has headroom (at most 1% over limitGrowHeadroom x the target):
 //              limit = limit + max(1, limit * limitIncreaseShare)                        probe upwards
 //   (between the two marks it holds: growing right up to the target would make the limit saw-tooth
-//   through it, and each tooth is a burst of late answers)
+//   through it, and each tooth is a burst of late answers), and only while at most limitStarvedShare of
+//   the period's auctions heard from no DSP in time (every DSP called timed out): the DSPs are at their
+//   own limit, and more auctions would only be more timeouts (internal time, which leaves out the DSP
+//   window, cannot see it; seen in the overload chaos run, whose DSP simulators share the box: the
+//   limit grew on quick house-ad answers until 65% of the auctions got no bid in time, and the box stalled)
 // held within [overload.minInFlight, overload.maxInFlight]. So the limit settles just where the
 // worker still finishes its own work within target: where DSP waits dominate (I/O-bound) it grows
 // far above what the CPU-bound case allows, and a static size fits no machine.
@@ -35,6 +39,7 @@ export class AdaptiveLimit {
   private overHeadroom = 0;
   private peakInFlight = 0;
   private refused = 0;
+  private starved = 0;
   private periodStartMs = -1;
   private cooling = false;
   /** The previous period was mildly over target (a mild over cuts only when it persists). */
@@ -54,6 +59,11 @@ export class AdaptiveLimit {
     }
   }
 
+  /** An auction whose every DSP timed out (recorded next to its internal time). */
+  recordStarved(): void {
+    this.starved++;
+  }
+
   /** A request was refused because the limit was reached. */
   refuse(): void {
     this.refused++;
@@ -66,7 +76,7 @@ export class AdaptiveLimit {
     if (nowMs - this.periodStartMs < L.limitPeriodMs) return this.current;
     this.adapt(lagMs);
     this.periodStartMs = nowMs;
-    this.samples = this.over = this.overHeadroom = this.peakInFlight = this.refused = 0;
+    this.samples = this.over = this.overHeadroom = this.peakInFlight = this.refused = this.starved = 0;
     return this.current;
   }
 
@@ -85,7 +95,8 @@ export class AdaptiveLimit {
     } else {
       this.cooling = false;
       const headroom = this.samples >= L.limitMinSamples && this.overHeadroom / this.samples <= L.limitOverShare;
-      if (!over && !lagging && this.reached && headroom) {
+      const dspsKeepUp = this.starved <= this.samples * L.limitStarvedShare;
+      if (!over && !lagging && this.reached && headroom && dspsKeepUp) {
         this.limit = Math.min(this.s.maxInFlight, this.limit + Math.max(1, this.limit * L.limitIncreaseShare));
       }
     }

@@ -29,6 +29,12 @@ export const OVERLOAD_LIMITS = {
   /** The limit grows only while the period's p99 is under this share of overload.internalTargetMs. */
   limitGrowHeadroom: 0.75,
   /**
+   * ... and while at most this share of the period's auctions had every DSP they called time out (the
+   * DSPs cannot take more). Normal at the limit's 55 ms deadline with three DSPs answering in 20..70 ms:
+   * ~2.7%; when the chaos run's DSP simulators fell behind, house ads (no bid in time) were 43-65%.
+   */
+  limitStarvedShare: 0.1,
+  /**
    * While the limit is reached the DSP deadline is set as if at least this pressure (70 -> 55 ms by
    * default): the worker is at its capacity even when the pressure signals read calm (the limit keeps
    * them calm), and a shorter wait gives the admitted auctions room on the noisy path back. Measured

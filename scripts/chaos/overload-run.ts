@@ -9,13 +9,18 @@
 //    longer follows the offered one). The knee is then confirmed: its rate again for CONFIRM_STEPS
 //    steps' time, and the confirmation's goodput is the maximum sustainable rate (the best of a dozen
 //    3-second steps on a noisy box is a lucky peak, not a sustained rate); if it is unhealthy twice,
-//    the second-best step's goodput;
-// 2. spikes: drive 2x and 5x that rate for a fixed time, sampling the server's RSS, and report the
-//    share answered within tmax (shed included), the served p99, goodput as a share of the maximum,
-//    and RSS; memory is bounded when the last round's RSS peak is no higher than the first round's
-//    plus RSS_GROWTH_ALLOWANCE_MIB (with one round: the 5x spike's, 2.5x the requests, against the
-//    2x one's). The concurrency limit bounds what is in flight, so a steady working set breathes with
-//    the garbage collector but stays put, while anything kept per request would climb round by round.
+//    the second-best step's goodput. `npm run chaos:overload` ramps a server whose audit consumers
+//    never pause (audit.consumerYieldMaxMs 0): by default they pause while a worker is at capacity,
+//    which moves their work out of a short step rather than paying for it, and a ramp would then
+//    measure a rate the server cannot keep up for good;
+// 2. spikes: on a fresh server as configured (warmed up; each spike starts once the audit consumers
+//    have caught up, consumersCaughtUp) drive 2x and 5x that rate for a fixed time, sampling the
+//    server's RSS, and report the share answered within tmax (shed included), the served p99,
+//    goodput as a share of the maximum, and RSS; memory is bounded when the last round's RSS peak is
+//    no higher than the first round's plus RSS_GROWTH_ALLOWANCE_MIB (with one round: the 5x spike's,
+//    2.5x the requests, against the 2x one's). The concurrency limit bounds what is in flight, so a
+//    steady working set breathes with the garbage collector but stays put, while anything kept per
+//    request would climb round by round.
 import { availableParallelism } from "node:os";
 import { drive, type PhaseResult } from "./driver.ts";
 import { cpuMs, sampleRss, scrape, type Stack } from "./stack.ts";
@@ -30,6 +35,7 @@ export interface SpikeResult extends PhaseResult {
   rssMiB: { first: number; max: number; last: number; samples: number };
   /** CPU used during the spike, % of one core (the box has os.availableParallelism() of them). */
   cpuPct: { tmax: number; dsps: number; generator: number };
+  consumerYield: ConsumerYield;
 }
 
 /** The issue's goals for a spike; the first also makes a ramp step healthy. */
@@ -44,6 +50,10 @@ const CONFIRM_STEPS = 3;
 export const RSS_GROWTH_ALLOWANCE_MIB = 64;
 /** Quiet time between phases so the pressure controller settles. */
 export const SETTLE_MS = 1_500;
+/** The longest wait for the audit consumers to catch up before a spike (the archive acks every few seconds). */
+export const CATCH_UP_MAX_MS = 60_000;
+/** A fresh server is driven this long at the maximum before the first spike (JIT, keep-alive sockets), not measured. */
+export const WARM_UP_S = 3;
 
 export function healthy(r: PhaseResult, tmaxMs: number): boolean {
   return r.withinTmaxShare >= GOAL_WITHIN_TMAX_SHARE && r.servedP99Ms < tmaxMs && r.failed <= HEALTHY_FAILED_SHARE * r.sent && r.served > 0;
@@ -54,17 +64,22 @@ export async function measureMaxRate(stack: Stack, o: RampOptions, log: (line: s
   await Bun.sleep(SETTLE_MS);
   const steps: PhaseResult[] = [];
   let maxRps = 0, unhealthySteps = 0;
-  const line = (what: string, r: PhaseResult, ok: boolean) => log(`${what} ${r.rps} rps: goodput ${Math.round(r.goodputRps)}/s, answered within tmax ${pct(r.withinTmaxShare)}, ` +
-    `served p99 ${r.servedP99Ms} ms, house ads ${r.houseAds}, shed ${r.shed}, failed ${r.failed} -> ${ok ? "healthy" : "unhealthy"}`);
+  const line = (what: string, r: PhaseResult, ok: boolean, paused: ConsumerYield) => log(`${what} ${r.rps} rps: goodput ${Math.round(r.goodputRps)}/s, answered within tmax ${pct(r.withinTmaxShare)}, ` +
+    `served p99 ${r.servedP99Ms} ms, house ads ${r.houseAds}, shed ${r.shed}, failed ${r.failed}, ${pausedText(paused)} -> ${ok ? "healthy" : "unhealthy"}`);
+  const step = async (rps: number, durationS: number) => {
+    const before = await consumerYield(stack.url);
+    const r = await drive({ url: stack.url, rps, durationS, tmaxMs: o.tmaxMs });
+    return { r, paused: since(before, await consumerYield(stack.url)) };
+  };
   for (let rps = o.startRps; rps <= o.maxRps; rps = Math.round(rps * o.growth)) {
     let ok = false;
     for (let attempt = 0; attempt < 2 && !ok; attempt++) {
       if (attempt > 0) await Bun.sleep(SETTLE_MS);
-      const r = await drive({ url: stack.url, rps, durationS: o.stepS, tmaxMs: o.tmaxMs });
+      const { r, paused } = await step(rps, o.stepS);
       steps.push(r);
       ok = healthy(r, o.tmaxMs);
       if (ok) maxRps = Math.max(maxRps, Math.round(r.goodputRps));
-      line("ramp", r, ok);
+      line("ramp", r, ok, paused);
     }
     unhealthySteps = ok ? 0 : unhealthySteps + 1;
     if (unhealthySteps >= 2 || (maxRps > 0 && rps >= PAST_KNEE * maxRps)) break;
@@ -74,19 +89,38 @@ export async function measureMaxRate(stack: Stack, o: RampOptions, log: (line: s
   if (ranked.length === 0) return { maxRps: 0, steps };
   for (let attempt = 0; attempt < 2; attempt++) {
     await Bun.sleep(SETTLE_MS);
-    const confirm = await drive({ url: stack.url, rps: ranked[0]!.rps, durationS: o.stepS * CONFIRM_STEPS, tmaxMs: o.tmaxMs });
+    const { r: confirm, paused } = await step(ranked[0]!.rps, o.stepS * CONFIRM_STEPS);
     steps.push(confirm);
     const confirmed = healthy(confirm, o.tmaxMs);
-    line("confirm", confirm, confirmed);
+    line("confirm", confirm, confirmed, paused);
     if (confirmed) return { maxRps: Math.round(confirm.goodputRps), steps };
   }
   return { maxRps: Math.round((ranked[1] ?? ranked[0]!).goodputRps), steps };
+}
+
+/** Drives a fresh server at `rps` for WARM_UP_S, unmeasured. */
+export async function warmUp(stack: Stack, rps: number, tmaxMs: number): Promise<void> {
+  await drive({ url: stack.url, rps, durationS: WARM_UP_S, tmaxMs });
+}
+
+/**
+ * Waits until the archive and ledger have acked everything committed (tmax_audit_consumer_lag_bytes 0),
+ * so that a spike starts with nothing deferred; returns the seconds waited (throws past CATCH_UP_MAX_MS).
+ */
+export async function consumersCaughtUp(stack: Stack): Promise<number> {
+  const start = performance.now();
+  while ((await scrape(stack.url, "tmax_audit_consumer_lag_bytes")) > 0) {
+    if (performance.now() - start > CATCH_UP_MAX_MS) throw new Error(`audit consumers still behind after ${CATCH_UP_MAX_MS} ms`);
+    await Bun.sleep(250);
+  }
+  return Math.round((performance.now() - start) / 100) / 10;
 }
 
 export async function spike(stack: Stack, maxRps: number, multiplier: number, durationS: number, tmaxMs: number, timeoutMs?: number): Promise<SpikeResult> {
   await Bun.sleep(SETTLE_MS);
   const shedBefore = await scrape(stack.url, "tmax_overload_shed_total");
   const beforeParseBefore = await scrape(stack.url, "tmax_overload_shed_before_parse_total");
+  const yieldBefore = await consumerYield(stack.url);
   const rss = sampleRss(stack.tmax.pid);
   const cpuBefore = { tmax: cpuMs(stack.tmax.pid), dsps: cpuMs(stack.dsps.pid), generator: cpuMs(process.pid), at: performance.now() };
   const r = await drive({ url: stack.url, rps: Math.round(maxRps * multiplier), durationS, tmaxMs, timeoutMs });
@@ -96,11 +130,27 @@ export async function spike(stack: Stack, maxRps: number, multiplier: number, du
   const samples = rss.stop();
   const shedByServer = (await scrape(stack.url, "tmax_overload_shed_total")) - shedBefore;
   const shedBeforeParse = (await scrape(stack.url, "tmax_overload_shed_before_parse_total")) - beforeParseBefore;
+  const consumerYieldNow = since(yieldBefore, await consumerYield(stack.url));
   return {
-    ...r, multiplier, shedByServer, shedBeforeParse, cpuPct,
+    ...r, multiplier, shedByServer, shedBeforeParse, cpuPct, consumerYield: consumerYieldNow,
     goodputShare: maxRps === 0 ? 0 : r.goodputRps / maxRps,
     rssMiB: { first: samples[0]!, max: Math.max(...samples), last: samples[samples.length - 1]!, samples: samples.length },
   };
+}
+
+/** Seconds the archive and ledger consumers paused for the auctions (summed over consumers), and pauses cut short by audit.consumerYieldMaxMs. */
+export interface ConsumerYield { seconds: number; forcedCatchUps: number }
+
+async function consumerYield(url: string): Promise<ConsumerYield> {
+  return { seconds: await scrape(url, "tmax_audit_consumer_yield_seconds_total"), forcedCatchUps: await scrape(url, "tmax_audit_consumer_forced_catchups_total") };
+}
+
+function since(before: ConsumerYield, after: ConsumerYield): ConsumerYield {
+  return { seconds: Math.round((after.seconds - before.seconds) * 10) / 10, forcedCatchUps: after.forcedCatchUps - before.forcedCatchUps };
+}
+
+function pausedText(y: ConsumerYield): string {
+  return `audit consumers paused ${y.seconds} s (${y.forcedCatchUps} cut short)`;
 }
 
 export function pct(x: number): string {
@@ -156,5 +206,6 @@ export function spikeLine(s: SpikeResult, tmaxMs: number): string {
     `served p99 ${s.servedP99Ms} ms (goal < ${tmaxMs}), goodput ${pct(s.goodputShare)} of max (goal >= ${pct(GOAL_GOODPUT_SHARE)}), ` +
     `house ads ${s.houseAds}, shed ${s.shed} (server: ${s.shedByServer}, ${s.shedByServer === 0 ? 0 : Math.round((100 * s.shedBeforeParse) / s.shedByServer)}% before parsing, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
     `RSS ${s.rssMiB.first} -> max ${s.rssMiB.max} -> ${s.rssMiB.last} MiB, ` +
-    `CPU tmax ${s.cpuPct.tmax}%, DSPs ${s.cpuPct.dsps}%, load generator ${s.cpuPct.generator}% (of ${availableParallelism() * 100}%)`;
+    `CPU tmax ${s.cpuPct.tmax}%, DSPs ${s.cpuPct.dsps}%, load generator ${s.cpuPct.generator}% (of ${availableParallelism() * 100}%), ` +
+    pausedText(s.consumerYield);
 }

@@ -4,9 +4,10 @@
 // run, then the same spikes once against the same server with the overload guard off (the baseline).
 // usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70] [--rounds 1]
 //        [--start-rps 200] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
+//        [--consumer-yield-max-ms N]
 import { parseArgs } from "node:util";
-import { EXTERNAL_NICE, favour, startStack } from "./stack.ts";
-import { goals, goalsLine, measureMaxRate, memoryBounded, roundsSummary, spike, spikeLine, type SpikeResult } from "./overload-run.ts";
+import { EXTERNAL_NICE, favour, startStack, type Stack } from "./stack.ts";
+import { consumersCaughtUp, goals, goalsLine, measureMaxRate, memoryBounded, roundsSummary, spike, spikeLine, warmUp, type SpikeResult } from "./overload-run.ts";
 import { stopAll } from "../bench/procs.ts";
 
 const { values: v } = parseArgs({
@@ -16,27 +17,50 @@ const { values: v } = parseArgs({
     "start-rps": { type: "string", default: "200" }, growth: { type: "string", default: "1.25" }, "max-rps": { type: "string", default: "20000" },
     "step-s": { type: "string", default: "3" }, "spike-s": { type: "string", default: "10" }, "tmax-ms": { type: "string", default: "100" },
     rounds: { type: "string", default: "1" },
+    // The server's audit.consumerYieldMaxMs (default: the server's own); 0 = the archive and ledger never pause for auctions.
+    "consumer-yield-max-ms": { type: "string" },
   },
   strict: true,
 });
+const nonNegative = (text: string, flag: string) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag}: expected a whole number >= 0, got "${text}"`);
+  return n;
+};
 const num = (name: keyof typeof v) => {
   const n = Number(v[name]);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${v[name]}"`);
   return n;
 };
 const tmaxMs = num("tmax-ms");
+const audit = v["consumer-yield-max-ms"] === undefined ? undefined : { consumerYieldMaxMs: nonNegative(v["consumer-yield-max-ms"], "consumer-yield-max-ms") };
 
 const favoured = favour(process.pid);
-const stack = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]) });
+const options = { workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]) };
+const describe = (what: string, s: Stack) => console.log(`${what}: tmax ${s.url} (pid ${s.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers; ` +
+  (favoured ? `load generator and DSPs at nice ${EXTERNAL_NICE} (they stand for other machines)` : "load generator and DSPs at tmax's priority (no permission to raise theirs)"));
+// The maximum is what the server sustains for good: its audit consumers keep up as it goes, never
+// pausing for the auctions (a pause only moves their work, and a ramp at capacity would hide it).
+const ramp = await startStack({ ...options, audit: { consumerYieldMaxMs: 0 } });
+let maxRps: number;
 try {
-  console.log(`tmax ${stack.url} (pid ${stack.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers; ` +
-    (favoured ? `load generator and DSPs at nice ${EXTERNAL_NICE} (they stand for other machines)` : "load generator and DSPs at tmax's priority (no permission to raise theirs)"));
-  const { maxRps } = await measureMaxRate(stack, { startRps: num("start-rps"), growth: num("growth"), maxRps: num("max-rps"), stepS: num("step-s"), tmaxMs }, console.log);
-  console.log(`maximum sustainable rate: ${maxRps} rps`);
-  if (maxRps === 0) throw new Error("not even the start rate was sustained: lower --start-rps");
+  describe("ramp (audit.consumerYieldMaxMs 0)", ramp);
+  ({ maxRps } = await measureMaxRate(ramp, { startRps: num("start-rps"), growth: num("growth"), maxRps: num("max-rps"), stepS: num("step-s"), tmaxMs }, console.log));
+} finally {
+  await ramp.stop();
+}
+console.log(`maximum sustainable rate: ${maxRps} rps`);
+if (maxRps === 0) throw new Error("not even the start rate was sustained: lower --start-rps");
+// The spikes: the server as configured, warmed up at the maximum, each spike starting with its audit consumers caught up.
+const stack = await startStack({ ...options, audit });
+try {
+  describe(`spikes (${audit === undefined ? "audit.consumerYieldMaxMs default" : `audit.consumerYieldMaxMs ${audit.consumerYieldMaxMs}`})`, stack);
+  await warmUp(stack, maxRps, tmaxMs);
   const results: SpikeResult[] = [];
   for (let round = 0; round < num("rounds"); round++) {
     for (const multiplier of [2, 5]) {
+      const waitedS = await consumersCaughtUp(stack);
+      console.log(`audit consumers caught up (waited ${waitedS} s)`);
       const s = await spike(stack, maxRps, multiplier, num("spike-s"), tmaxMs);
       results.push(s);
       console.log(spikeLine(s, tmaxMs));
@@ -48,7 +72,7 @@ try {
   console.log(memory.line);
   await stack.stop();
   // The baseline, same run, same rates: the same server with the overload guard off.
-  const off = await startStack({ workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload: { enabled: false } });
+  const off = await startStack({ ...options, overload: { enabled: false }, audit });
   const baseline: SpikeResult[] = [];
   try {
     for (const multiplier of [2, 5]) {

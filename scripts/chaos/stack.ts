@@ -13,7 +13,7 @@ export const BREAKER_OPEN_MS = 2_000;
 const BUN = process.execPath;
 
 /** The DSP simulators inherit the caller's nice (favour(process.pid) first to run them at EXTERNAL_NICE); tmax runs at nice 0. */
-export interface StackOptions { workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown> }
+export interface StackOptions { workers: number; dsps: number; dspLatencyMs: string; overload?: Record<string, unknown>; audit?: Record<string, unknown> }
 
 /**
  * The scheduling priority (nice) of the processes that stand for other machines: the DSP simulators
@@ -51,7 +51,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "tmax-chaos-"));
   const configFile = join(dir, "tmax.json");
   writeFileSync(configFile, JSON.stringify({
-    audit: { dir: join(dir, "audit") },
+    audit: { dir: join(dir, "audit"), ...o.audit },
     dsps: urls.map((url, i) => ({ id: `dsp${i + 1}`, endpoint: url })),
     campaigns: [{ id: "c1", advertiserId: "adv1", dailyBudget: 100_000_000, currency: "USD" }],
     houseAd: { adm: "<div>house</div>", price: 2 },

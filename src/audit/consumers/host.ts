@@ -14,7 +14,7 @@ import { CONSUMER_WORKER_URL } from "../../worker-url.ts";
 import type { KafkaRelayStats } from "../relay/relay.ts";
 import type { ConsumerThreadInit, HostToThread, RelayThreadOptions, ThreadToHost } from "./protocol.ts";
 import { coalesced } from "../../util/coalesce.ts";
-import { allocateYieldCells } from "./yield-gate.ts";
+import { allocateYieldCells, clearYielding } from "./yield-gate.ts";
 
 /** How long stop() waits for the thread to write and ack what it holds before terminating it. */
 export const CONSUMER_STOP_TIMEOUT_MS = 30_000;
@@ -86,6 +86,7 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
       restartTimer = null;
       if (stopping) return;
       restarts++;
+      clearYielding(yieldOptions.cells);
       spawning = spawn(outbox, url, initFor(), onExit, onStats).then(
         async (thread) => {
           if (stopping) await thread.stop();

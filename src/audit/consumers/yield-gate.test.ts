@@ -3,12 +3,12 @@
 // maxYieldMs since it was last caught up (a flickering busy flag resets neither); behind, it catches
 // up in measured steps until a read comes back short; aborting ends a pause.
 import { expect, test } from "bun:test";
-import { allocateYieldCells, CATCH_UP_PAUSE_SHARE, RESUME_CALM_MS, YieldGate, YieldSignal, YIELD_POLL_MS } from "./yield-gate.ts";
+import { allocateYieldCells, CATCH_UP_PAUSE_SHARE, clearYielding, RESUME_CALM_MS, YieldGate, YieldSignal, YIELD_POLL_MS } from "./yield-gate.ts";
 
 function setup(maxYieldMs: number) {
   const cells = allocateYieldCells();
   const clock = { ms: 1_000 };
-  return { signal: new YieldSignal(cells), gate: new YieldGate(cells, maxYieldMs, () => clock.ms), clock };
+  return { cells, signal: new YieldSignal(cells), gate: new YieldGate(cells, maxYieldMs, () => clock.ms), clock };
 }
 
 /** Whether `promise` has settled after a few poll periods of real time. */
@@ -130,4 +130,17 @@ test("aborting ends a pause with false", async () => {
   abort.abort();
   expect(await passing).toBe(false);
   expect(signal.stats().yielding).toBe(0);
+});
+
+test("a replacement consumer thread starts its count of pausing consumers from 0", async () => {
+  const { cells, signal, gate } = setup(30_000);
+  signal.busy(true);
+  const abort = new AbortController();
+  const passing = gate.pass(abort.signal); // its thread "dies" while pausing: nobody counts it out
+  await Bun.sleep(YIELD_POLL_MS * 2);
+  expect(signal.stats().yielding).toBe(1);
+  clearYielding(cells);
+  expect(signal.stats().yielding).toBe(0);
+  abort.abort(); // (end the loop this test left running)
+  await passing;
 });

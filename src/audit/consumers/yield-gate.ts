@@ -52,6 +52,11 @@ export function allocateYieldCells(): SharedArrayBuffer {
   return new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT);
 }
 
+/** A consumer thread that died while its consumers paused never counted them out: its replacement starts from 0. */
+export function clearYielding(buffer: SharedArrayBuffer): void {
+  Atomics.store(new Int32Array(buffer), YIELDING, 0);
+}
+
 /** The request thread's side: says whether the worker is at capacity, reads what the consumers did. */
 export class YieldSignal {
   private readonly cells: Int32Array;

@@ -27,7 +27,7 @@ export interface GuardSources {
   inFlight(): number;
   outboxPendingBytes(): number;
   /** Told every tick whether the worker is at capacity (at its concurrency limit or shedding): background work pauses. */
-  atCapacity?(busy: boolean): void;
+  atCapacity(busy: boolean): void;
 }
 
 export class OverloadGuard implements FanoutObserver {
@@ -69,7 +69,7 @@ export class OverloadGuard implements FanoutObserver {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.cells.state(0, 0, 0, 0, 0, 0, 0); // a stopped worker's slot shows nothing (it may be reused)
-    this.sources.atCapacity?.(false); // a draining worker's consumers write and ack what they hold
+    this.sources.atCapacity(false); // a draining worker's consumers write and ack what they hold
     this.cells.flashCrash(false);
   }
 
@@ -88,7 +88,7 @@ export class OverloadGuard implements FanoutObserver {
     this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, Math.max(pressure, atCapacity));
     if (this.enabled) this.selector.refresh(pressure, this.dspTimeoutMs);
     this.selector.cutting = this.dspTimeoutMs < this.config.auction.dspTimeoutMs;
-    this.sources.atCapacity?.(this.enabled && (this.limit.reached || this.controller.shedShare > 0));
+    this.sources.atCapacity(this.enabled && (this.limit.reached || this.controller.shedShare > 0));
     this.cells.flashCrash(this.flashCrash.advance(Date.now()));
     this.cells.state(pressure, this.enabled ? this.controller.shedShare : 0, this.dspTimeoutMs, lagMs, p99, inFlight, limit);
   }

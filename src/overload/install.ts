@@ -6,12 +6,12 @@ import type { WorkerContext } from "../pipeline/context.ts";
 import type { YieldSignal } from "../audit/consumers/yield-gate.ts";
 
 export function installOverloadGuard(
-  ctx: WorkerContext, shared: OverloadShared, audit: { outbox: { readonly pendingBytes: number }; consumersYield?: YieldSignal },
+  ctx: WorkerContext, shared: OverloadShared, audit: { outbox: { readonly pendingBytes: number }; consumersYield: YieldSignal },
 ): OverloadGuard {
   const guard = new OverloadGuard(ctx.config, shared, ctx.workerIndex, {
     inFlight: () => ctx.drain?.inFlight ?? 0,
     outboxPendingBytes: () => audit.outbox.pendingBytes,
-    atCapacity: audit.consumersYield === undefined ? undefined : (busy) => audit.consumersYield!.busy(busy),
+    atCapacity: (busy) => audit.consumersYield.busy(busy),
   }).start();
   ctx.overload = guard;
   ctx.fanout.observer = guard;

@@ -44,7 +44,7 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   // Internal processing excludes the DSP wait only up to the window: a fan-out that ends late is our own lateness.
   const fanoutWaitMs = Math.min(performance.now() - fanoutStart, Math.max(0, receivedAt + windowMs - fanoutStart));
   req.tmax = requestTmaxMs; // the fan-out rewrote it per DSP
-  if (replies.length > 0 && replies.every((r) => r.outcome === "timeout")) ctx.overload?.recordStarved();
+  if (replies.length > 0 && replies.every(timedOut)) ctx.overload?.recordStarved(); // the DSPs may be at their limit
   const collected = collectBids(ctx, replies, answerContext(ctx, req));
   if (ctx.remoteCaps) await syncRemoteCaps(ctx.remoteCaps, ctx, req, collected.candidates);
   const decision: Decision = replies.length === 0
@@ -68,6 +68,8 @@ export async function runAuction(ctx: WorkerContext, bodyText: string, receivedA
   countOutcome(ctx, decision);
   return answer;
 }
+
+const timedOut = (reply: DspReply) => reply.outcome === "timeout";
 
 function shed(ctx: WorkerContext, reason: "audit_unavailable"): Answer {
   ctx.counters.request("nobid");

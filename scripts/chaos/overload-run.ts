@@ -24,6 +24,7 @@
 import { availableParallelism } from "node:os";
 import { drive, type PhaseResult } from "./driver.ts";
 import { cpuMs, sampleRss, scrape, type Stack } from "./stack.ts";
+import { SECONDS_BUCKETS } from "../../src/metrics/histograms.ts";
 
 export interface RampOptions { startRps: number; growth: number; maxRps: number; stepS: number; tmaxMs: number }
 export interface SpikeResult extends PhaseResult {
@@ -36,6 +37,8 @@ export interface SpikeResult extends PhaseResult {
   /** CPU used during the spike, % of one core (the box has os.availableParallelism() of them). */
   cpuPct: { tmax: number; dsps: number; generator: number };
   consumerYield: ConsumerYield;
+  /** Answers (200 or 204) the generator got after tmax, and of all answers those tmax itself timed over tmax. */
+  late: { seen: number; byServer: number; serverBoundMs: number };
 }
 
 /** The issue's goals for a spike; the first also makes a ramp step healthy. */
@@ -121,6 +124,8 @@ export async function spike(stack: Stack, maxRps: number, multiplier: number, du
   const shedBefore = await scrape(stack.url, "tmax_overload_shed_total");
   const beforeParseBefore = await scrape(stack.url, "tmax_overload_shed_before_parse_total");
   const yieldBefore = await consumerYield(stack.url);
+  const serverBoundS = SECONDS_BUCKETS.find((le) => le * 1000 >= tmaxMs) ?? SECONDS_BUCKETS[SECONDS_BUCKETS.length - 1]!;
+  const overBefore = await answeredOver(stack.url, serverBoundS);
   const rss = sampleRss(stack.tmax.pid);
   const cpuBefore = { tmax: cpuMs(stack.tmax.pid), dsps: cpuMs(stack.dsps.pid), generator: cpuMs(process.pid), at: performance.now() };
   const r = await drive({ url: stack.url, rps: Math.round(maxRps * multiplier), durationS, tmaxMs, timeoutMs });
@@ -131,11 +136,24 @@ export async function spike(stack: Stack, maxRps: number, multiplier: number, du
   const shedByServer = (await scrape(stack.url, "tmax_overload_shed_total")) - shedBefore;
   const shedBeforeParse = (await scrape(stack.url, "tmax_overload_shed_before_parse_total")) - beforeParseBefore;
   const consumerYieldNow = since(yieldBefore, await consumerYield(stack.url));
+  const seen = r.served + r.houseAds + r.shed - (r.servedWithinTmax + r.houseAdsWithinTmax + r.shedWithinTmax);
+  const late = { seen, byServer: (await answeredOver(stack.url, serverBoundS)) - overBefore, serverBoundMs: serverBoundS * 1000 };
   return {
-    ...r, multiplier, shedByServer, shedBeforeParse, cpuPct, consumerYield: consumerYieldNow,
+    ...r, multiplier, shedByServer, shedBeforeParse, cpuPct, consumerYield: consumerYieldNow, late,
     goodputShare: maxRps === 0 ? 0 : r.goodputRps / maxRps,
     rssMiB: { first: samples[0]!, max: Math.max(...samples), last: samples[samples.length - 1]!, samples: samples.length },
   };
+}
+
+/**
+ * Requests tmax answered more than `boundS` after it read them, by its own clock
+ * (tmax_request_duration_seconds): set against the late answers the generator saw, it tells time
+ * spent inside tmax's handlers from time spent before them (socket queues, a busy loop not yet
+ * reading) or in the generator.
+ */
+async function answeredOver(url: string, boundS: number): Promise<number> {
+  const all = await scrape(url, "tmax_request_duration_seconds_count");
+  return all - (await scrape(url, "tmax_request_duration_seconds_bucket", `le="${boundS}"`));
 }
 
 /** Seconds the archive and ledger consumers paused for the auctions (summed over consumers), and pauses cut short by audit.consumerYieldMaxMs. */
@@ -206,6 +224,7 @@ export function spikeLine(s: SpikeResult, tmaxMs: number): string {
     `served p99 ${s.servedP99Ms} ms (goal < ${tmaxMs}), goodput ${pct(s.goodputShare)} of max (goal >= ${pct(GOAL_GOODPUT_SHARE)}), ` +
     `house ads ${s.houseAds}, shed ${s.shed} (server: ${s.shedByServer}, ${s.shedByServer === 0 ? 0 : Math.round((100 * s.shedBeforeParse) / s.shedByServer)}% before parsing, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
     `RSS ${s.rssMiB.first} -> max ${s.rssMiB.max} -> ${s.rssMiB.last} MiB, ` +
+    `late ${s.late.seen} (tmax's own clock: ${s.late.byServer} over ${s.late.serverBoundMs} ms), ` +
     `CPU tmax ${s.cpuPct.tmax}%, DSPs ${s.cpuPct.dsps}%, load generator ${s.cpuPct.generator}% (of ${availableParallelism() * 100}%), ` +
     pausedText(s.consumerYield);
 }

@@ -102,9 +102,9 @@ export function cpuMs(pid: number): number {
 const CLOCK_TICKS_PER_S = 100;
 
 /** One value of a Prometheus text exposition, summed over label sets matching the prefix. */
-export async function scrape(url: string, prefix: string): Promise<number> {
+export async function scrape(url: string, prefix: string, including = ""): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let total = 0;
-  for (const line of text.split("\n")) if (line.startsWith(prefix)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  for (const line of text.split("\n")) if (line.startsWith(prefix) && line.includes(including)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
   return total;
 }

@@ -18,7 +18,16 @@ export interface PhaseResult {
   failures: Record<string, number>;
   /** Requests not answered within tmax (late or failed), by the second they were due to be sent in. */
   missedBySecond: number[];
+  /**
+   * The generator's own stalls (its loop, GC or CPU, not running for > GENERATOR_STALL_MS): how many,
+   * their longest, and the late answers that would have been within tmax but for the stalls they
+   * overlapped (the generator could neither send them on time nor read their answers).
+   */
+  generator: { stalls: number; longestStallMs: number; lateFromStalls: number };
 }
+
+/** A gap this long between the generator's 1 ms ticks is a stall of its own. */
+export const GENERATOR_STALL_MS = 5;
 
 export interface DriveOptions { url: string; rps: number; durationS: number; tmaxMs: number; timeoutMs?: number; seed?: number; connections?: number }
 
@@ -38,6 +47,14 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
   const missedBySecond = new Array<number>(Math.ceil(o.durationS)).fill(0);
   const tmaxUs = o.tmaxMs * 1000;
   let inFlight = 0, next = 0;
+  // The generator's stalls, newest last: [from, to] in performance.now() ms.
+  const stalls: [number, number][] = [];
+  let lastTick = performance.now(), longestStallMs = 0, lateFromStalls = 0;
+  const stalledBetween = (fromMs: number, toMs: number) => {
+    let total = 0;
+    for (let k = stalls.length - 1; k >= 0 && stalls[k]![1] > fromMs; k--) total += Math.min(toMs, stalls[k]![1]) - Math.max(fromMs, stalls[k]![0]);
+    return total;
+  };
   const periodMs = 1000 / o.rps;
   const start = performance.now();
   const fire = (i: number, now: number) => {
@@ -46,7 +63,9 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
     r.sent++;
     pool.post(body(i), "x-openrtb-version: 2.6\r\n", now + timeoutMs, (outcome, status, text, detail) => {
       inFlight--;
-      const us = Math.max(1, Math.round((performance.now() - intended) * 1000));
+      const answeredAt = performance.now();
+      const us = Math.max(1, Math.round((answeredAt - intended) * 1000));
+      if (us > tmaxUs && us - stalledBetween(intended, answeredAt) * 1000 <= tmaxUs) lateFromStalls++;
       allH.recordValue(us);
       if (us > tmaxUs || outcome !== "ok" || (status !== 200 && status !== 204)) missedBySecond[Math.min(missedBySecond.length - 1, Math.floor(i / o.rps))]!++;
       if (outcome === "ok" && status === 200 && text.includes(HOUSE_SEAT)) {
@@ -71,6 +90,11 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
     let endAt = 0;
     const timer = setInterval(() => {
       const now = performance.now();
+      if (now - lastTick > GENERATOR_STALL_MS) {
+        stalls.push([lastTick, now]);
+        longestStallMs = Math.max(longestStallMs, now - lastTick);
+      }
+      lastTick = now;
       const due = Math.min(total, Math.floor((now - start) / periodMs) + 1);
       while (next < due) fire(next++, now);
       if (next >= total && endAt === 0) endAt = now;
@@ -85,5 +109,6 @@ export async function drive(o: DriveOptions): Promise<PhaseResult> {
     goodputRps: r.servedWithinTmax / o.durationS,
     servedP50Ms: pctMs(servedH, 50), servedP99Ms: pctMs(servedH, 99), shedP50Ms: pctMs(shedH, 50), shedP99Ms: pctMs(shedH, 99), allP99Ms: pctMs(allH, 99),
     failures, missedBySecond,
+    generator: { stalls: stalls.length, longestStallMs: Math.round(longestStallMs), lateFromStalls },
   };
 }

@@ -38,7 +38,7 @@ export interface SpikeResult extends PhaseResult {
   cpuPct: { tmax: number; dsps: number; generator: number };
   consumerYield: ConsumerYield;
   /** Answers (200 or 204) the generator got after tmax, and of all answers those tmax itself timed over tmax. */
-  late: { seen: number; byServer: number; serverBoundMs: number };
+  late: { seen: { served: number; houseAds: number; shed: number }; byServer: number; serverBoundMs: number };
 }
 
 /** The issue's goals for a spike; the first also makes a ramp step healthy. */
@@ -136,7 +136,7 @@ export async function spike(stack: Stack, maxRps: number, multiplier: number, du
   const shedByServer = (await scrape(stack.url, "tmax_overload_shed_total")) - shedBefore;
   const shedBeforeParse = (await scrape(stack.url, "tmax_overload_shed_before_parse_total")) - beforeParseBefore;
   const consumerYieldNow = since(yieldBefore, await consumerYield(stack.url));
-  const seen = r.served + r.houseAds + r.shed - (r.servedWithinTmax + r.houseAdsWithinTmax + r.shedWithinTmax);
+  const seen = { served: r.served - r.servedWithinTmax, houseAds: r.houseAds - r.houseAdsWithinTmax, shed: r.shed - r.shedWithinTmax };
   const late = { seen, byServer: (await answeredOver(stack.url, serverBoundS)) - overBefore, serverBoundMs: serverBoundS * 1000 };
   return {
     ...r, multiplier, shedByServer, shedBeforeParse, cpuPct, consumerYield: consumerYieldNow, late,
@@ -224,7 +224,9 @@ export function spikeLine(s: SpikeResult, tmaxMs: number): string {
     `served p99 ${s.servedP99Ms} ms (goal < ${tmaxMs}), goodput ${pct(s.goodputShare)} of max (goal >= ${pct(GOAL_GOODPUT_SHARE)}), ` +
     `house ads ${s.houseAds}, shed ${s.shed} (server: ${s.shedByServer}, ${s.shedByServer === 0 ? 0 : Math.round((100 * s.shedBeforeParse) / s.shedByServer)}% before parsing, p99 ${s.shedP99Ms} ms), failed ${s.failed} ${JSON.stringify(s.failures)}, ` +
     `RSS ${s.rssMiB.first} -> max ${s.rssMiB.max} -> ${s.rssMiB.last} MiB, ` +
-    `late ${s.late.seen} (tmax's own clock: ${s.late.byServer} over ${s.late.serverBoundMs} ms), ` +
+    `late ${s.late.seen.served + s.late.seen.houseAds + s.late.seen.shed} (served ${s.late.seen.served}, house ads ${s.late.seen.houseAds}, shed ${s.late.seen.shed}; ` +
+    `tmax's own clock: ${s.late.byServer} over ${s.late.serverBoundMs} ms), late or failed by second [${s.missedBySecond.join(" ")}], ` +
+    `generator stalls ${s.generator.stalls} (longest ${s.generator.longestStallMs} ms; late but for them ${s.generator.lateFromStalls}), ` +
     `CPU tmax ${s.cpuPct.tmax}%, DSPs ${s.cpuPct.dsps}%, load generator ${s.cpuPct.generator}% (of ${availableParallelism() * 100}%), ` +
     pausedText(s.consumerYield);
 }

@@ -4,7 +4,7 @@
 // run, then the same spikes once against the same server with the overload guard off (the baseline).
 // usage: bun scripts/chaos/overload.ts [--workers 2] [--dsps 3] [--dsp-latency-ms 20..70] [--rounds 1]
 //        [--start-rps 200] [--growth 1.25] [--max-rps 20000] [--step-s 3] [--spike-s 10] [--tmax-ms 100]
-//        [--consumer-yield-max-ms N]
+//        [--consumer-yield-max-ms N] [--internal-target-ms N]
 import { parseArgs } from "node:util";
 import { EXTERNAL_NICE, favour, startStack, type Stack } from "./stack.ts";
 import { consumersCaughtUp, goals, goalsLine, measureMaxRate, memoryBounded, roundsSummary, spike, spikeLine, warmUp, type SpikeResult } from "./overload-run.ts";
@@ -19,6 +19,8 @@ const { values: v } = parseArgs({
     rounds: { type: "string", default: "1" },
     // The server's audit.consumerYieldMaxMs (default: the server's own); 0 = the archive and ledger never pause for auctions.
     "consumer-yield-max-ms": { type: "string" },
+    // The server's overload.internalTargetMs (default: the server's own), for A/B runs of the limit's target.
+    "internal-target-ms": { type: "string" },
   },
   strict: true,
 });
@@ -35,9 +37,11 @@ const num = (name: keyof typeof v) => {
 const tmaxMs = num("tmax-ms");
 const audit = v["consumer-yield-max-ms"] === undefined ? undefined : { consumerYieldMaxMs: nonNegative(v["consumer-yield-max-ms"], "consumer-yield-max-ms") };
 
+const overload = v["internal-target-ms"] === undefined ? undefined : { internalTargetMs: num("internal-target-ms") };
+
 const favoured = favour(process.pid);
-const options = { workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]) };
-const describe = (what: string, s: Stack) => console.log(`${what}: tmax ${s.url} (pid ${s.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers; ` +
+const options = { workers: num("workers"), dsps: num("dsps"), dspLatencyMs: String(v["dsp-latency-ms"]), overload };
+const describe = (what: string, s: Stack) => console.log(`${what}: tmax ${s.url} (pid ${s.tmax.pid}), ${num("dsps")} DSPs at ${v["dsp-latency-ms"]} ms, ${num("workers")} workers${overload === undefined ? "" : `, overload.internalTargetMs ${overload.internalTargetMs}`}; ` +
   (favoured ? `load generator and DSPs at nice ${EXTERNAL_NICE} (they stand for other machines)` : "load generator and DSPs at tmax's priority (no permission to raise theirs)"));
 // The maximum is what the server sustains for good: its audit consumers keep up as it goes, never
 // pausing for the auctions (a pause only moves their work, and a ramp at capacity would hide it).

@@ -79,7 +79,8 @@ export interface OverloadSettings {
   /**
    * The adaptive concurrency limit per worker (limit.ts): past it a request is answered 204 before its
    * body is parsed. It starts at initialInFlight and moves within [minInFlight, maxInFlight], holding
-   * the p99 of internal processing at internalTargetMs.
+   * the p99 of internal processing at internalTargetMs: by default 15, under the spec's 20 ms internal
+   * budget by the margin a loaded box needs (see INTERNAL_TARGET_MS).
    */
   maxInFlight: number;
   minInFlight: number;
@@ -94,6 +95,18 @@ export interface FlashCrashSettings { windowSec: number; baselineSec: number; dr
 export interface HouseAdSettings {
   adm: string; priceMicros: number; crid: string; adomain: string[]; seat: string;
 }
+
+/**
+ * The default p99 of internal processing the concurrency limit holds a worker at. The spec's internal
+ * budget is 20 ms, but a setpoint on the budget itself puts half the periods over it, and an answer
+ * leaving at 20 ms has nothing left for the stalls that follow on a loaded box (at 2x on the 2-core
+ * development box each request thread waited for a core as long as it ran): late answers come in
+ * bursts, after the handler (by tmax's own clock) was done in time. Measured with the overload chaos
+ * run on 2026-12-05 (2 rounds each): 15 ms met ">= 99.9% within tmax" in every 2x and 5x round of
+ * three runs, 20 ms in 3 of 6 2x rounds; the cost is ~10-20% less goodput past capacity
+ * (a fixed-rate A/B, 3 pairs), well above the goal's 90% of the maximum.
+ */
+export const INTERNAL_TARGET_MS = 15;
 
 export const OVERLOAD_DEFAULTS: OverloadSettings = {
   enabled: true,
@@ -113,7 +126,7 @@ export const OVERLOAD_DEFAULTS: OverloadSettings = {
   maxInFlight: 1024,
   minInFlight: 8,
   initialInFlight: 64,
-  internalTargetMs: 20,
+  internalTargetMs: INTERNAL_TARGET_MS,
   flashCrash: { windowSec: 5, baselineSec: 60, dropShare: 0.8, minRequests: 50 },
 };
 

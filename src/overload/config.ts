@@ -101,7 +101,7 @@ export interface HouseAdSettings {
  * budget is 20 ms, but a setpoint on the budget itself leaves nothing for the waits of a loaded box
  * (at 2x on the 2-core development box each request thread waited for a core as long as it ran, and
  * most late answers had lost their time before the handler ran). Measured with the overload chaos run
- * on 2026-12-05: 15 ms met every goal in all 20 rounds of four runs, 20 ms met ">= 99.9% within tmax"
+ * on 2026-12-05: 15 ms met every goal in all 10 rounds (2x and 5x) of four runs, 20 ms met ">= 99.9% within tmax"
  * at 2x in 3 of 6 rounds of three runs; the cost is 9-20% less goodput past capacity (a fixed-rate
  * A/B, 3 pairs), still well above the goal's 90% of the maximum (README, Overload).
  */

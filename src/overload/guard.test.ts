@@ -31,7 +31,7 @@ test("refuses past the limit; internal times over target shrink it, the guard's 
   expect(guard.overLimit(28)).toBe(false);
 });
 
-test("with the limit reached the DSP deadline drops as at limitReachedPressure (55 ms) even with calm signals, and background work is told to pause; both recover below", () => {
+test("with the limit reached the DSP deadline drops as at limitReachedPressure (55 ms) even with calm signals, and background work is told to pause; below it the pause ends at once, the deadline after limitReachedHoldMs", () => {
   const inFlight = { n: 20 };
   const atCapacity: boolean[] = [];
   const guard = guardOf({ initialInFlight: 40 }, inFlight, atCapacity);
@@ -52,8 +52,14 @@ test("with the limit reached the DSP deadline drops as at limitReachedPressure (
   inFlight.n = 10;
   period();
   period();
-  expect(guard.dspTimeoutMs).toBe(70);
   expect(atCapacity.at(-1)).toBe(false);
+  expect(guard.dspTimeoutMs).toBe(55); // a worker near capacity misses the limit now and then: the deadline holds
+  const belowSince = now - L.limitPeriodMs; // the first period below ended here
+  while (now - belowSince < L.limitReachedHoldMs - L.limitPeriodMs) period();
+  expect(guard.dspTimeoutMs).toBe(55);
+  period();
+  period();
+  expect(guard.dspTimeoutMs).toBe(70);
   inFlight.n = 40;
   period();
   period();

@@ -45,6 +45,8 @@ export class OverloadGuard implements FanoutObserver {
   private readonly internal = new SlidingP99();
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastTickAt = performance.now();
+  /** When the concurrency limit was last seen reached (performance.now() ms). */
+  private limitReachedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly config: TmaxConfig, shared: OverloadShared, workerIndex: number, private readonly sources: GuardSources) {
     const o = config.overload;
@@ -84,7 +86,8 @@ export class OverloadGuard implements FanoutObserver {
       ? this.controller.update({ inFlight, eventLoopLagMs: lagMs, internalP99Ms: p99, outboxPendingBytes: this.sources.outboxPendingBytes() }, dtMs)
       : 0;
     const limit = this.enabled ? this.limit.tick(nowMs, inFlight, lagMs) : 0;
-    const atCapacity = this.enabled && this.limit.reached ? L.limitReachedPressure : 0;
+    if (this.enabled && this.limit.reached) this.limitReachedAtMs = nowMs;
+    const atCapacity = nowMs - this.limitReachedAtMs < L.limitReachedHoldMs ? L.limitReachedPressure : 0;
     this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, Math.max(pressure, atCapacity));
     if (this.enabled) this.selector.refresh(pressure, this.dspTimeoutMs);
     this.selector.cutting = this.dspTimeoutMs < this.config.auction.dspTimeoutMs;

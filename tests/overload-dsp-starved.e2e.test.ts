@@ -7,6 +7,7 @@ import { startTmax, type Proc } from "./support/processes.ts";
 import { metric, metrics } from "./support/openrtb.ts";
 import { bidFor, startStubDsp, type StubDsp } from "./support/stub-dsp.ts";
 import { drive } from "../scripts/chaos/driver.ts";
+import { OVERLOAD_LIMITS } from "../src/overload/limits.ts";
 
 const START_LIMIT = 8;
 /** Open-loop load well past what START_LIMIT auctions in flight can serve, so the limit is reached. */
@@ -35,6 +36,9 @@ test("the limit grows while the DSP answers in time, and stops growing once ever
   const grown = await limitNow();
   expect(grown).toBeGreaterThan(START_LIMIT);
 
+  // The last auctions of the first load finish in time; a control period holding them and the second
+  // load's start (its limit full, its timeouts not yet in) would grow the limit once: let it close first.
+  await Bun.sleep(3 * OVERLOAD_LIMITS.limitPeriodMs);
   dsp.reply = (req) => ({ status: 200, body: bidFor(req, { price: 1.5 }), delayMs: 500 }); // past every deadline
   await drive({ url: tmax.url, ...LOAD });
   const starved = await limitNow();

@@ -63,9 +63,10 @@ export async function startWorkerAudit(config: TmaxConfig, workerIndex: number):
     relay,
     consumersYield: new YieldSignal(yieldCells),
     consumerLagBytes() {
+      const committed = outbox.committedPosition();
       const lag = (name: string) => {
         const acked = outbox.consumerPosition(name);
-        return acked === undefined ? 0 : distance.bytesBetween(acked, outbox.committedPosition());
+        return acked === undefined ? 0 : distance.bytesBetween(acked, committed);
       };
       return { archive: lag(ARCHIVE_CONSUMER), ledger: audit.ledger === "embedded" ? lag(OUTBOX_CONSUMER) : 0 };
     },

@@ -87,8 +87,8 @@ export class OverloadGuard implements FanoutObserver {
       : 0;
     const limit = this.enabled ? this.limit.tick(nowMs, inFlight, lagMs) : 0;
     if (this.enabled && this.limit.reached) this.limitReachedAtMs = nowMs;
-    const atCapacity = nowMs - this.limitReachedAtMs < L.limitReachedHoldMs ? L.limitReachedPressure : 0;
-    this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, Math.max(pressure, atCapacity));
+    const limitPressure = nowMs - this.limitReachedAtMs < L.limitReachedHoldMs ? L.limitReachedPressure : 0;
+    this.dspTimeoutMs = pressuredDspTimeoutMs(this.config.auction.dspTimeoutMs, this.config.overload.pressuredDspTimeoutMs, Math.max(pressure, limitPressure));
     if (this.enabled) this.selector.refresh(pressure, this.dspTimeoutMs);
     this.selector.cutting = this.dspTimeoutMs < this.config.auction.dspTimeoutMs;
     this.sources.atCapacity(this.enabled && (this.limit.reached || this.controller.shedShare > 0));
